@@ -11,6 +11,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -145,3 +146,333 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite://{(self.state_dir / 'inboxbot.sqlite3').resolve()}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading and validation. One pass over the TOML; every error names the key path.
+
+
+class _Table:
+    """A view of one TOML table that remembers its path and which keys were read."""
+
+    def __init__(self, data: Any, path: str) -> None:
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path or 'config'}: expected a table, got {type(data).__name__}")
+        self.data: dict[str, Any] = data
+        self.path = path
+        self.seen: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def get(self, name: str, kind: type | tuple[type, ...], default: Any) -> Any:
+        self.seen.add(name)
+        if name not in self.data:
+            return default
+        value = self.data[name]
+        # bool is an int in Python: refuse true/false where a number is expected.
+        if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+            raise ConfigError(f"{self.key(name)}: expected {_kind_name(kind)}, got {value!r}")
+        if not isinstance(value, kind):
+            raise ConfigError(f"{self.key(name)}: expected {_kind_name(kind)}, got {value!r}")
+        return value
+
+    def string(self, name: str, default: str) -> str:
+        value: str = self.get(name, str, default)
+        return value
+
+    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
+        value = self.string(name, default)
+        if value not in choices:
+            raise ConfigError(f"{self.key(name)}: expected one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    def number(self, name: str, default: float, *, minimum: float = 0.0) -> float:
+        value = float(self.get(name, (int, float), default))
+        if value < minimum:
+            raise ConfigError(f"{self.key(name)}: expected a number >= {minimum}, got {value!r}")
+        return value
+
+    def integer(self, name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+        value: int = self.get(name, int, default)
+        if value < minimum or (maximum is not None and value > maximum):
+            upper = f" and <= {maximum}" if maximum is not None else ""
+            raise ConfigError(f"{self.key(name)}: expected an integer >= {minimum}{upper}, got {value!r}")
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value: bool = self.get(name, bool, default)
+        return value
+
+    def strings(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = self.get(name, list, list(default))
+        if not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{self.key(name)}: expected a list of strings, got {value!r}")
+        return tuple(value)
+
+    def integers(self, name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+        value = self.get(name, list, list(default))
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            raise ConfigError(f"{self.key(name)}: expected a list of integers, got {value!r}")
+        return tuple(value)
+
+    def path_value(self, name: str, base: Path) -> Path | None:
+        value = self.get(name, str, None)
+        if value is None:
+            return None
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else (base / p)
+
+    def table(self, name: str) -> _Table:
+        self.seen.add(name)
+        return _Table(self.data.get(name, {}), self.key(name))
+
+    def secret(self, stem: str, environ: Mapping[str, str]) -> Secret | None:
+        """Read `<stem>_env`, `<stem>_file` or `<stem>_credential`; refuse `<stem>` itself."""
+        self.seen.add(stem)
+        if stem in self.data:
+            raise ConfigError(
+                f"{self.key(stem)}: secrets may not be written in the config file; "
+                f"use {stem}_env (an environment variable), {stem}_file or {stem}_credential"
+            )
+        env_name = self.get(f"{stem}_env", str, None)
+        file_name = self.get(f"{stem}_file", str, None)
+        cred_name = self.get(f"{stem}_credential", str, None)
+        given = [n for n in (env_name, file_name, cred_name) if n is not None]
+        if len(given) > 1:
+            raise ConfigError(f"{self.key(stem)}: give only one of {stem}_env, {stem}_file, {stem}_credential")
+        if env_name is not None:
+            if env_name not in environ:
+                raise ConfigError(f"{self.key(stem + '_env')}: environment variable {env_name} is not set")
+            return Secret(environ[env_name])
+        if file_name is not None:
+            return Secret(_read_secret_file(Path(file_name), self.key(stem + "_file")))
+        if cred_name is not None:
+            cred_dir = environ.get("CREDENTIALS_DIRECTORY")
+            if not cred_dir:
+                raise ConfigError(
+                    f"{self.key(stem + '_credential')}: $CREDENTIALS_DIRECTORY is not set "
+                    "(use LoadCredential= in the systemd unit)"
+                )
+            return Secret(_read_secret_file(Path(cred_dir) / cred_name, self.key(stem + "_credential")))
+        return None
+
+    def check_unknown(self) -> None:
+        unknown = sorted(set(self.data) - self.seen)
+        if unknown:
+            raise ConfigError(f"{self.key(unknown[0])}: unknown key")
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
+             list: "a list", dict: "a table"}
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _read_secret_file(path: Path, key: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"{key}: cannot read {path}: {exc.strerror}") from None
+
+
+_SECURITY = ("tls", "starttls", "plain")
+
+
+def _organisation(t: _Table) -> Organisation:
+    d = Organisation()
+    a = t.table("authority")
+    authority = Authority(
+        name=a.string("name", d.authority.name),
+        url=a.string("url", d.authority.url),
+        address=a.string("address", d.authority.address),
+        email=a.string("email", d.authority.email),
+    )
+    a.check_unknown()
+    org = Organisation(
+        name=t.string("name", d.name),
+        legal_name=t.string("legal_name", t.data.get("name", d.legal_name)),
+        org_number=t.string("org_number", d.org_number),
+        country=t.string("country", d.country).upper(),
+        timezone=t.string("timezone", d.timezone),
+        languages=t.strings("languages", d.languages),
+        domain=t.string("domain", d.domain).lower(),
+        reply_from=t.string("reply_from", d.reply_from),
+        dpo_email=t.string("dpo_email", d.dpo_email),
+        escalation_emails=t.strings("escalation_emails", d.escalation_emails),
+        reference_prefix=t.string("reference_prefix", d.reference_prefix),
+        authority=authority,
+        sends_marketing=t.boolean("sends_marketing", d.sends_marketing),
+        transactional_mail_continues=t.boolean(
+            "transactional_mail_continues", d.transactional_mail_continues
+        ),
+        policy_notes=t.strings("policy_notes", d.policy_notes),
+    )
+    try:
+        ZoneInfo(org.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{t.key('timezone')}: unknown time zone {org.timezone!r}") from None
+    if not org.languages:
+        raise ConfigError(f"{t.key('languages')}: expected at least one reply language")
+    for key, addr in (("reply_from", org.reply_from), ("dpo_email", org.dpo_email)):
+        if "@" not in addr:
+            raise ConfigError(f"{t.key(key)}: expected an email address, got {addr!r}")
+    t.check_unknown()
+    return org
+
+
+def _mailbox(t: _Table, base: Path, environ: Mapping[str, str]) -> MailboxSettings:
+    d = MailboxSettings(name="")
+    name = t.string("name", "")
+    if not name:
+        raise ConfigError(f"{t.key('name')}: every mailbox needs a name")
+    kind = t.choice("kind", ("imap", "maildir"), d.kind)
+    security = t.choice("security", _SECURITY, d.security)
+    default_port = {"tls": 993, "starttls": 143, "plain": 143}[security]
+    mb = MailboxSettings(
+        name=name,
+        kind=kind,  # type: ignore[arg-type]
+        host=t.string("host", d.host),
+        port=t.integer("port", default_port, minimum=1, maximum=65535),
+        security=security,  # type: ignore[arg-type]
+        username=t.string("username", d.username),
+        password=t.secret("password", environ),
+        folders=t.strings("folders", d.folders),
+        path=t.path_value("path", base),
+        idle=t.boolean("idle", d.idle),
+        poll_interval=t.number("poll_interval", d.poll_interval, minimum=0.1),
+        idle_timeout=t.number("idle_timeout", d.idle_timeout, minimum=1.0),
+        verify_tls=t.boolean("verify_tls", d.verify_tls),
+        ca_file=t.path_value("ca_file", base),
+        allow_plain_login=t.boolean("allow_plain_login", d.allow_plain_login),
+        fetch_batch=t.integer("fetch_batch", d.fetch_batch, minimum=1),
+        done_keyword=t.string("done_keyword", d.done_keyword),
+    )
+    if mb.idle_timeout > 29 * 60:
+        raise ConfigError(f"{t.key('idle_timeout')}: must be at most 1740 s (RFC 2177: re-IDLE within 29 minutes)")
+    if kind == "maildir" and mb.path is None:
+        raise ConfigError(f"{t.key('path')}: a maildir mailbox needs a path")
+    if kind == "imap" and not mb.username:
+        raise ConfigError(f"{t.key('username')}: an imap mailbox needs a username")
+    t.check_unknown()
+    return mb
+
+
+def _transport(t: _Table, base: Path, environ: Mapping[str, str]) -> TransportSettings:
+    d = TransportSettings()
+    kind = t.choice("kind", ("smtp", "folder"), d.kind)
+    security = t.choice("security", _SECURITY, d.security)
+    default_port = {"tls": 465, "starttls": 587, "plain": 25}[security]
+    tr = TransportSettings(
+        kind=kind,  # type: ignore[arg-type]
+        host=t.string("host", d.host),
+        port=t.integer("port", default_port, minimum=1, maximum=65535),
+        security=security,  # type: ignore[arg-type]
+        username=t.string("username", d.username),
+        password=t.secret("password", environ),
+        verify_tls=t.boolean("verify_tls", d.verify_tls),
+        ca_file=t.path_value("ca_file", base),
+        path=t.path_value("path", base),
+        timeout=t.number("timeout", d.timeout, minimum=1.0),
+    )
+    if kind == "folder" and tr.path is None:
+        raise ConfigError(f"{t.key('path')}: the folder transport needs a path")
+    t.check_unknown()
+    return tr
+
+
+def settings_from_dict(
+    data: Mapping[str, Any], *, base: Path = Path("."), environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Validate a parsed TOML document. Relative paths are taken from `base` (the file's folder)."""
+    env = os.environ if environ is None else environ
+    root = _Table(dict(data), "")
+    org = _organisation(root.table("organisation"))
+    boxes_raw = root.get("mailbox", list, [])
+    mailboxes = tuple(
+        _mailbox(_Table(item, f"mailbox[{i}]"), base, env) for i, item in enumerate(boxes_raw)
+    )
+    names = [m.name for m in mailboxes]
+    if len(set(names)) != len(names):
+        raise ConfigError("mailbox: two mailboxes share a name; names must be unique")
+    transport = _transport(root.table("transport"), base, env)
+
+    r = root.table("replies")
+    dr = ReplySettings()
+    replies = ReplySettings(
+        enabled=r.boolean("enabled", dr.enabled),
+        max_per_sender_per_day=r.integer("max_per_sender_per_day", dr.max_per_sender_per_day),
+        max_per_domain_per_hour=r.integer("max_per_domain_per_hour", dr.max_per_domain_per_hour),
+        max_per_hour=r.integer("max_per_hour", dr.max_per_hour),
+        grace_days=r.integer("grace_days", dr.grace_days),
+    )
+    r.check_unknown()
+
+    dl = root.table("deadlines")
+    dd = DeadlineSettings()
+    deadlines = DeadlineSettings(
+        rights_months=dl.integer("rights_months", dd.rights_months, minimum=1, maximum=1),
+        extension_months=dl.integer("extension_months", dd.extension_months, minimum=0, maximum=2),
+        internal_target_business_days=dl.integer(
+            "internal_target_business_days", dd.internal_target_business_days, minimum=1
+        ),
+        extra_non_working_days=dl.strings("extra_non_working_days", dd.extra_non_working_days),
+        reminder_days=dl.integers("reminder_days", dd.reminder_days),
+    )
+    dl.check_unknown()
+
+    c = root.table("classifier")
+    dc = ClassifierSettings()
+    classifier = ClassifierSettings(
+        kind=c.choice("kind", ("rules", "model"), dc.kind),  # type: ignore[arg-type]
+        model_path=c.path_value("model_path", base),
+        review_threshold=c.number("review_threshold", dc.review_threshold),
+    )
+    if not 0.0 <= classifier.review_threshold <= 1.0:
+        raise ConfigError("classifier.review_threshold: expected a number between 0 and 1")
+    c.check_unknown()
+
+    s = root.table("store")
+    database_url = s.string("url", "")
+    if s.data.get("url_env"):
+        env_name = s.string("url_env", "")
+        if env_name not in env:
+            raise ConfigError(f"store.url_env: environment variable {env_name} is not set")
+        database_url = env[env_name]
+    if database_url and not database_url.startswith(("sqlite://", "postgres://", "asyncpg://")):
+        raise ConfigError(f"store.url: expected a sqlite:// or postgres:// URL, got {database_url.split(':')[0]}://...")
+    state_dir = s.path_value("state_dir", base) or (base / "state")
+    s.check_unknown()
+
+    w = root.table("worker")
+    prompts_dir = w.path_value("prompts_dir", base) or DEFAULT_PROMPTS
+    outbox_interval = w.number("outbox_interval", 5.0, minimum=0.05)
+    w.check_unknown()
+    root.seen.add("mailbox")
+    root.check_unknown()
+    return Settings(
+        organisation=org,
+        mailboxes=mailboxes,
+        transport=transport,
+        replies=replies,
+        deadlines=deadlines,
+        classifier=classifier,
+        database_url=database_url,
+        state_dir=state_dir,
+        prompts_dir=prompts_dir,
+        outbox_interval=outbox_interval,
+    )
+
+
+def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate one TOML file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return settings_from_dict(data, base=path.resolve().parent, environ=environ)

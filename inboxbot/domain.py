@@ -153,6 +153,8 @@ class History:
     thread_ticket: TicketRef | None = None  # the ticket this message follows up, if any
     thread_acknowledged: bool = False  # an acknowledgement already went to this thread
     acks_to_sender_today: int = 0
+    acks_to_domain_last_hour: int = 0
+    acks_last_hour: int = 0
     sender_suppressed: bool = False
 
 

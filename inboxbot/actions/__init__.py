@@ -1,0 +1,34 @@
+"""Actions carry out a Decision. Each runs inside the message's one database transaction, so a
+crash leaves either all of a message's effects or none of them.
+
+Mail is never sent from here: acknowledgements and notifications are written to the outbox in
+the same transaction, and the outbox worker delivers them afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from inboxbot.config import Settings
+from inboxbot.domain import Inbound, RawMessage, Verdict
+from inboxbot.render import ReplyRenderer
+from inboxbot.store.models import Ticket
+
+
+@dataclass
+class ActContext:
+    """What every action may use while handling one message."""
+
+    settings: Settings
+    renderer: ReplyRenderer
+    conn: Any  # the open transaction (tortoise BaseDBAsyncClient)
+    now: datetime
+    raw: RawMessage
+    msg: Inbound
+    verdict: Verdict
+    ticket: Ticket | None = None  # set by open_ticket / follow_up
+    suppressed: bool = False
+    ack_sent: bool = False
+    notes: list[str] = field(default_factory=list)

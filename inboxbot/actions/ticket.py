@@ -1,0 +1,85 @@
+"""Open a ticket for a request, or thread a follow-up into the ticket it belongs to."""
+
+from __future__ import annotations
+
+from inboxbot.actions import ActContext
+from inboxbot.deadlines import deadline_for
+from inboxbot.domain import Action, Intent, TicketRef
+from inboxbot.store.models import Ticket, TicketEvent
+
+
+def summary_line(text: str, limit: int = 140) -> str:
+    """The first non-empty line of the new text, shortened: enough to recognise a ticket by."""
+    for line in text.splitlines():
+        line = line.strip()
+        if line:
+            return line if len(line) <= limit else line[: limit - 1] + "…"
+    return ""
+
+
+def format_reference(prefix: str, year: int, ticket_id: int) -> str:
+    return f"{prefix}-{year}-{ticket_id:06d}"
+
+
+async def open_ticket(ctx: ActContext, action: Action) -> None:
+    s = ctx.settings
+    org = s.organisation
+    received_local = ctx.msg.received_at.astimezone(org.tz)
+    deadline = deadline_for(
+        action.intents,
+        ctx.msg.received_at,
+        country=org.country,
+        tz=org.timezone,
+        extra_non_working=s.deadlines.extra_non_working_days,
+        rights_months=s.deadlines.rights_months,
+        internal_business_days=s.deadlines.internal_target_business_days,
+    )
+    sender = ctx.msg.sender
+    ticket = await Ticket.create(
+        using_db=ctx.conn,
+        sender=sender.addr.lower() if sender else "",
+        sender_name=sender.name if sender else "",
+        language=ctx.msg.language,
+        intents=[str(i) for i in action.intents],
+        status="open",
+        received_at=ctx.msg.received_at,
+        due_date=deadline.due,
+        due_rule=deadline.rule,
+        subject=ctx.msg.subject[:500],
+        summary=summary_line(ctx.msg.body or ctx.msg.subject),
+        needs_review=ctx.verdict.needs_review,
+        breach=ctx.verdict.breach_reported,
+    )
+    ticket.reference = format_reference(org.reference_prefix, received_local.year, ticket.id)
+    await ticket.save(using_db=ctx.conn, update_fields=["reference"])
+    await TicketEvent.create(
+        using_db=ctx.conn, ticket=ticket, kind="opened",
+        detail=f"{action.reason}; due {deadline.due.isoformat()} ({deadline.rule})",
+    )
+    if ctx.verdict.needs_review:
+        await TicketEvent.create(using_db=ctx.conn, ticket=ticket, kind="needs_review",
+                                 detail="classifier unsure: " + "; ".join(ctx.verdict.reasons[:3]))
+    ctx.ticket = ticket
+
+
+_REOPEN_FROM = {"closed", "answered", "rejected"}
+
+
+async def follow_up(ctx: ActContext, action: Action, ref: TicketRef) -> None:
+    ticket = await Ticket.get(id=ref.id, using_db=ctx.conn)
+    await TicketEvent.create(using_db=ctx.conn, ticket=ticket, kind="follow_up",
+                             detail=f"message {ctx.msg.message_id}: " + ", ".join(map(str, action.intents)))
+    new_status = None
+    if ticket.status in _REOPEN_FROM:
+        new_status = "open"
+    elif ticket.status == "awaiting_identity":
+        new_status = "open"  # the reply is taken as the identity answer; the DPO verifies it
+    if new_status:
+        await TicketEvent.create(using_db=ctx.conn, ticket=ticket, kind="status",
+                                 detail=f"{ticket.status} -> {new_status}: the data subject wrote again")
+        ticket.status = new_status
+    added = [str(i) for i in action.intents if str(i) not in ticket.intents and i != Intent.GENERAL]
+    if added:
+        ticket.intents = list(ticket.intents) + added
+    await ticket.save(using_db=ctx.conn)
+    ctx.ticket = ticket

@@ -1,0 +1,70 @@
+"""From (message, verdict, history) to a Decision: a plain list of actions with reasons.
+
+Pure: no I/O, no clock. pipeline.py carries the decision out in one transaction.
+"""
+
+from __future__ import annotations
+
+from inboxbot.domain import (
+    SUPPRESSING_INTENTS,
+    TICKET_INTENTS,
+    Action,
+    ActionKind,
+    Decision,
+    History,
+    Inbound,
+    Intent,
+    Verdict,
+)
+from inboxbot.guards import ReplyPolicy, may_autoreply
+
+
+def _request_intents(verdict: Verdict) -> tuple[Intent, ...]:
+    return tuple(s.intent for s in verdict.intents if s.intent != Intent.AUTO_REPLY)
+
+
+def decide(msg: Inbound, verdict: Verdict, history: History, policy: ReplyPolicy) -> Decision:
+    """Plan what to do with one message. The order of checks is the order of precedence."""
+    if history.already_processed:
+        return Decision("duplicate", (Action(ActionKind.RECORD, "Message-ID already handled"),),
+                        withheld_ack_reason="duplicate of a handled message")
+    if history.own_message:
+        return Decision("own_mail", (Action(ActionKind.RECORD, "our own mail came back"),),
+                        withheld_ack_reason="our own mail coming back")
+    if verdict.automated:
+        why = verdict.reasons[0] if verdict.reasons else "automated mail"
+        return Decision("automated", (Action(ActionKind.RECORD, why),),
+                        withheld_ack_reason="automated mail: " + why)
+
+    intents = _request_intents(verdict) or (Intent.GENERAL,)
+    actions: list[Action] = []
+
+    suppressing = tuple(i for i in intents if i in SUPPRESSING_INTENTS)
+    if suppressing:
+        # Art. 21(3) and 7(3): marketing stops at once; no identity check is needed to stop it.
+        actions.append(Action(ActionKind.SUPPRESS, "asks to stop marketing: " + ", ".join(suppressing),
+                              suppressing))
+
+    if history.thread_ticket is not None:
+        actions.append(Action(ActionKind.FOLLOW_UP,
+                              f"follows up {history.thread_ticket.reference}", intents))
+        outcome = "follow_up"
+    else:
+        ticketed = tuple(i for i in intents if i in TICKET_INTENTS)
+        if ticketed:
+            actions.append(Action(ActionKind.OPEN_TICKET, "request: " + ", ".join(ticketed), ticketed))
+            outcome = "ticket"
+        else:
+            outcome = "suppressed"
+
+    if Intent.COMPLAINT in intents or verdict.breach_reported:
+        why = "reported personal data breach" if verdict.breach_reported else "complaint"
+        actions.append(Action(ActionKind.ESCALATE, why, intents))
+
+    allowed, reason = may_autoreply(msg, verdict, history, policy)
+    withheld: str | None = None
+    if allowed and history.thread_ticket is None:
+        actions.append(Action(ActionKind.ACKNOWLEDGE, reason, intents))
+    else:
+        withheld = reason if not allowed else "follow-up in an acknowledged thread"
+    return Decision(outcome, tuple(actions), withheld_ack_reason=withheld)

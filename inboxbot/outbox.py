@@ -1,0 +1,76 @@
+"""Deliver what the pipeline queued: the persistent outbox.
+
+SMTP being down delays mail and loses none: an item stays pending and is retried with
+exponential backoff and jitter. A permanent refusal (5xx) is recorded as failed, not retried
+forever, and shows in `inboxbot outbox` and the digest.
+
+An item is marked `sending` (committed) before the SMTP transaction and `sent` after it. If the
+process dies in between, the restart cannot know whether the server took the message; it sends
+it again with the same Message-ID (at-least-once for that narrow window, and the receiving
+side sees the same message twice, not two different ones).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from email import message_from_string, policy
+
+from inboxbot.errors import PermanentError, TransientError
+from inboxbot.logs import redact_address
+from inboxbot.store.models import OutboxItem
+from inboxbot.transport import Transport
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12  # about 1.5 days of backoff in total before the DPO must look
+
+
+def backoff(attempts: int, *, base: float = 30.0, cap: float = 6 * 3600.0) -> float:
+    """Seconds to wait after `attempts` failures: exponential, capped, with full jitter."""
+    return random.uniform(0.5, 1.0) * min(cap, base * (2 ** max(0, attempts - 1)))
+
+
+async def deliver_due(transport: Transport, now: Callable[[], datetime], *, limit: int = 50) -> tuple[int, int]:
+    """Send every pending item whose time has come. Returns (sent, still_pending_or_failed)."""
+    sent = failed = 0
+    items = await OutboxItem.filter(
+        status__in=("pending", "sending"), next_attempt_at__lte=now()
+    ).order_by("id").limit(limit)
+    for item in items:
+        item.status = "sending"
+        item.attempts += 1
+        await item.save(update_fields=["status", "attempts"])
+        message = message_from_string(item.payload, policy=policy.default)
+        try:
+            await transport.send(message)  # type: ignore[arg-type]
+        except PermanentError as exc:
+            item.status, item.last_error = "failed", str(exc)[:500]
+            await item.save(update_fields=["status", "last_error"])
+            log.error("outbox %s to %s refused permanently: %s", item.purpose,
+                      redact_address(item.recipient), exc)
+            failed += 1
+            continue
+        except TransientError as exc:
+            if item.attempts >= MAX_ATTEMPTS:
+                item.status = "failed"
+            else:
+                item.status = "pending"
+            item.last_error = str(exc)[:500]
+            item.next_attempt_at = now() + timedelta(seconds=backoff(item.attempts))
+            await item.save(update_fields=["status", "last_error", "next_attempt_at"])
+            log.warning("outbox %s to %s deferred (attempt %d): %s", item.purpose,
+                        redact_address(item.recipient), item.attempts, exc)
+            failed += 1
+            # The server is likely down for everyone: stop this round rather than hammer it.
+            break
+        item.status, item.sent_at, item.last_error = "sent", now(), ""
+        await item.save(update_fields=["status", "sent_at", "last_error"])
+        sent += 1
+    return sent, failed
+
+
+async def pending_count() -> int:
+    return await OutboxItem.filter(status__in=("pending", "sending")).count()

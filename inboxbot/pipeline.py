@@ -1,0 +1,232 @@
+"""source -> parse -> classify -> decide -> act -> store, for a batch of raw messages.
+
+Each message is handled in one database transaction that records the message, its ticket,
+suppression, outbox items and (for IMAP) the folder cursor together. So a crash at any point
+either leaves the message wholly done or wholly undone, and a restart redoes only the undone.
+
+A message that makes a stage raise is kept whole as a dead letter and the batch flows on. Errors
+that are ours for a moment (database locked, server gone) are raised to the worker, which retries
+from the cursor: nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from tortoise.exceptions import DBConnectionError, IntegrityError, OperationalError
+from tortoise.transactions import in_transaction
+
+from inboxbot.actions import ActContext
+from inboxbot.actions.reply import acknowledge, escalate
+from inboxbot.actions.suppress import suppress
+from inboxbot.actions.ticket import follow_up, open_ticket
+from inboxbot.classify import Classifier
+from inboxbot.config import Settings
+from inboxbot.decide import decide
+from inboxbot.domain import ActionKind, Decision, Inbound, RawMessage, Verdict
+from inboxbot.errors import TransientError
+from inboxbot.guards import ReplyPolicy
+from inboxbot.logs import redact_address
+from inboxbot.parse import parse
+from inboxbot.render import ReplyRenderer
+from inboxbot.store.history import load_history
+from inboxbot.store.models import DeadLetter, MailboxCursor, ProcessedMessage
+
+log = logging.getLogger(__name__)
+
+# Database errors that mean "not now" rather than "never": the batch is retried, not skipped.
+TRANSIENT_DB_ERRORS = (OperationalError, DBConnectionError, ConnectionError, TransientError)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one message: the line `demo` prints and tests assert on."""
+
+    account: str
+    uid: int
+    message_id: str
+    outcome: str  # ticket, follow_up, suppressed, automated, duplicate, own_mail, dead_letter
+    label: str
+    intents: tuple[str, ...]
+    language: str
+    ticket: str | None
+    acknowledged: bool
+    suppressed: bool
+    withheld: str | None
+
+
+def reply_policy(settings: Settings) -> ReplyPolicy:
+    org = settings.organisation
+    own = {org.reply_from.lower(), org.dpo_email.lower(), *(a.lower() for a in org.escalation_emails)}
+    own |= {m.username.lower() for m in settings.mailboxes if "@" in m.username}
+    r = settings.replies
+    return ReplyPolicy(
+        enabled=r.enabled,
+        own_addresses=frozenset(own),
+        max_per_sender_per_day=r.max_per_sender_per_day,
+        max_per_domain_per_hour=r.max_per_domain_per_hour,
+        max_per_hour=r.max_per_hour,
+    )
+
+
+class Processor:
+    """Runs batches of raw messages through the whole pipeline."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        classifier: Classifier,
+        renderer: ReplyRenderer | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.settings = settings
+        self.classifier = classifier
+        self.renderer = renderer or ReplyRenderer(settings.prompts_dir, settings.organisation)
+        self.policy = reply_policy(settings)
+        self.clock = clock
+
+    async def process(self, raws: Sequence[RawMessage], *, track_cursor: bool) -> list[Outcome]:
+        """Handle `raws` in order. With `track_cursor`, each message's transaction also moves
+        the (account, folder) cursor to its UID."""
+        parsed: list[Inbound | BaseException] = []
+        for raw in raws:
+            try:
+                parsed.append(parse(raw.raw, received_at=raw.internaldate))
+            except Exception as exc:  # noqa: BLE001 - any parser failure makes a dead letter
+                parsed.append(exc)
+        good = [m for m in parsed if isinstance(m, Inbound)]
+        verdicts = iter(await self._classify(good))
+        outcomes: list[Outcome] = []
+        for raw, item in zip(raws, parsed):
+            if isinstance(item, BaseException):
+                outcomes.append(await self._dead_letter(raw, "parse", item, track_cursor))
+                continue
+            verdict = next(verdicts)
+            if isinstance(verdict, BaseException):
+                outcomes.append(await self._dead_letter(raw, "classify", verdict, track_cursor))
+                continue
+            try:
+                try:
+                    outcomes.append(await self._handle(raw, item, verdict, track_cursor))
+                except IntegrityError:
+                    # Another worker committed the same Message-ID (privacy@ and dpo@ at once)
+                    # between our check and our insert: run again, and it is a duplicate.
+                    outcomes.append(await self._handle(raw, item, verdict, track_cursor))
+            except TRANSIENT_DB_ERRORS:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a poison message must not stop the rest
+                log.exception("message uid=%s in %s could not be handled; kept as dead letter",
+                              raw.uid, raw.account)
+                outcomes.append(await self._dead_letter(raw, "act", exc, track_cursor))
+        return outcomes
+
+    async def _classify(self, messages: list[Inbound]) -> list[Verdict | BaseException]:
+        if not messages:
+            return []
+        try:
+            return list(await asyncio.to_thread(self.classifier.classify, messages))
+        except Exception:  # noqa: BLE001 - find the one message that breaks the classifier
+            log.warning("batch classification failed; classifying one by one")
+        results: list[Verdict | BaseException] = []
+        for m in messages:
+            try:
+                results.append((await asyncio.to_thread(self.classifier.classify, [m]))[0])
+            except Exception as exc:  # noqa: BLE001
+                results.append(exc)
+        return results
+
+    async def _advance(self, raw: RawMessage, conn: object) -> None:
+        cursor, _ = await MailboxCursor.get_or_create(
+            account=raw.account, folder=raw.folder, using_db=conn,
+            defaults={"uidvalidity": raw.uidvalidity, "last_uid": 0},
+        )
+        if raw.uid > cursor.last_uid or cursor.uidvalidity != raw.uidvalidity:
+            cursor.uidvalidity = raw.uidvalidity
+            cursor.last_uid = raw.uid
+            await cursor.save(using_db=conn, update_fields=["uidvalidity", "last_uid", "updated_at"])
+
+    async def _handle(self, raw: RawMessage, msg: Inbound, verdict: Verdict, track_cursor: bool) -> Outcome:
+        org = self.settings.organisation
+        now = self.clock()
+        async with in_transaction() as conn:
+            history = await load_history(msg, prefix=org.reference_prefix, domain=org.domain,
+                                         now=now, conn=conn)
+            decision = decide(msg, verdict, history, self.policy)
+            ctx = ActContext(self.settings, self.renderer, conn, now, raw, msg, verdict)
+            if decision.outcome != "duplicate":
+                await self._act(ctx, decision, history.thread_ticket)
+                await ProcessedMessage.create(
+                    using_db=conn,
+                    message_id=msg.message_id,
+                    account=raw.account, folder=raw.folder,
+                    uidvalidity=raw.uidvalidity, uid=raw.uid,
+                    received_at=msg.received_at,
+                    sender=msg.sender.addr.lower() if msg.sender else "",
+                    subject=msg.subject[:500],
+                    body=msg.body,
+                    language=verdict.language,
+                    label=str(verdict.label),
+                    intents=[{"intent": str(s.intent), "confidence": round(s.confidence, 3)}
+                             for s in verdict.intents],
+                    confidence=verdict.confidence,
+                    automated=verdict.automated,
+                    needs_review=verdict.needs_review,
+                    outcome=decision.outcome,
+                    reasons=list(verdict.reasons) + [f"{a.kind}: {a.reason}" for a in decision.actions],
+                    ack_withheld=(decision.withheld_ack_reason or "")[:200],
+                    ticket=ctx.ticket,
+                )
+            if track_cursor:
+                await self._advance(raw, conn)
+        log.info(
+            "%s uid=%s from %s: %s (%s, %.2f)%s", raw.account, raw.uid,
+            redact_address(msg.sender.addr) if msg.sender else "-", decision.outcome, verdict.label,
+            verdict.confidence, f" ticket {ctx.ticket.reference}" if ctx.ticket else "",
+        )
+        return Outcome(
+            raw.account, raw.uid, msg.message_id, decision.outcome, str(verdict.label),
+            tuple(str(s.intent) for s in verdict.intents), verdict.language,
+            ctx.ticket.reference if ctx.ticket else None, ctx.ack_sent, ctx.suppressed,
+            decision.withheld_ack_reason,
+        )
+
+    async def _act(self, ctx: ActContext, decision: Decision, thread: object) -> None:
+        # Order matters: the ticket first (the acknowledgement quotes its reference), then
+        # suppression (the acknowledgement says it was done), escalation, acknowledgement.
+        for action in decision.actions:
+            if action.kind == ActionKind.OPEN_TICKET:
+                await open_ticket(ctx, action)
+            elif action.kind == ActionKind.FOLLOW_UP:
+                await follow_up(ctx, action, thread)  # type: ignore[arg-type]
+        for action in decision.actions:
+            if action.kind == ActionKind.SUPPRESS:
+                await suppress(ctx, action)
+        for action in decision.actions:
+            if action.kind == ActionKind.ESCALATE:
+                await escalate(ctx, action)
+        for action in decision.actions:
+            if action.kind == ActionKind.ACKNOWLEDGE:
+                await acknowledge(ctx, action)
+
+    async def _dead_letter(self, raw: RawMessage, stage: str, exc: BaseException,
+                           track_cursor: bool) -> Outcome:
+        # The error text is ours (type and message), never the message content.
+        error = f"{type(exc).__name__}: {str(exc)[:500]}"
+        log.warning("dead letter: %s uid=%s stage=%s: %s", raw.account, raw.uid, stage, type(exc).__name__)
+        async with in_transaction() as conn:
+            await DeadLetter.create(
+                using_db=conn, account=raw.account, folder=raw.folder, uidvalidity=raw.uidvalidity,
+                uid=raw.uid, raw_bytes=raw.raw, internaldate=raw.internaldate, stage=stage, error=error,
+            )
+            if track_cursor:
+                await self._advance(raw, conn)
+        return Outcome(raw.account, raw.uid, "", "dead_letter", "", (), "und", None, False, False,
+                       f"{stage} failed")
