@@ -90,7 +90,7 @@ class Calendar:
             )
         except NotImplementedError:
             raise ConfigError(
-                f"organisation.country: {self.country!r} is not a country the holidays package knows"
+                f"organisation.country: {self.country!r} is not a country known to `holidays`"
             ) from None
         return set(found.keys())
 
@@ -159,7 +159,9 @@ def _require_aware(received_at: datetime) -> None:
 
 
 def add_months(start: date, months: int) -> date:
-    """Same date `months` later, or that month's last day when it has no such date (Art. 3(2)(c))."""
+    """The same date `months` later, or that month's last day if it has no such date.
+
+    Reg. 1182/71 Art. 3(2)(c). Moving off weekends and holidays is the caller's business."""
     if months < 0:
         raise ValueError(f"months must be zero or more, got {months}")
     index = start.year * 12 + (start.month - 1) + months
