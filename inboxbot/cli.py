@@ -1,0 +1,194 @@
+"""Command line: `inboxbot run | demo | classify | tickets | suppress`.
+
+The only module that configures logging. Exit codes: 0 ok, 1 some input was bad (reported),
+2 configuration or usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from inboxbot import logs
+from inboxbot.config import Settings, load_settings
+from inboxbot.errors import ConfigError, InboxbotError
+
+log = logging.getLogger("inboxbot")
+
+DEFAULT_CONFIG = Path("/etc/inboxbot/inboxbot.toml")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    path = args.config or os.environ.get("INBOXBOT_CONFIG")
+    if path:
+        return load_settings(Path(path))
+    if DEFAULT_CONFIG.exists():
+        return load_settings(DEFAULT_CONFIG)
+    raise ConfigError(
+        "no configuration: pass --config FILE or set INBOXBOT_CONFIG "
+        f"(see config/inboxbot.example.toml); {DEFAULT_CONFIG} does not exist"
+    )
+
+
+# -- run ---------------------------------------------------------------------------------------
+
+
+async def _run(settings: Settings, once: bool) -> int:
+    from inboxbot.classify import make_classifier
+    from inboxbot.pipeline import Processor
+    from inboxbot.store import close_store, open_store
+    from inboxbot.transport import make_transport
+    from inboxbot.worker import Worker
+
+    await open_store(settings.db_url)
+    try:
+        worker = Worker(settings, Processor(settings, make_classifier(settings)),
+                        make_transport(settings.transport))
+        if not once:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, worker.stop.set)
+            log.info("watching %d mailbox(es)", len(settings.mailboxes))
+        report = await worker.run(once=once)
+        log.info("done: %d message(s), %d sent, %d waiting in the outbox",
+                 len(report.outcomes), report.sent, report.pending)
+        return 1 if report.errors and once else 0
+    finally:
+        await close_store()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    return asyncio.run(_run(settings, args.once))
+
+
+# -- demo --------------------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from inboxbot.demo import run_demo
+
+    return asyncio.run(run_demo(Path(args.out)))
+
+
+# -- classify ----------------------------------------------------------------------------------
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from inboxbot.classify import make_classifier
+    from inboxbot.parse import parse
+
+    settings = _settings(args) if (args.config or os.environ.get("INBOXBOT_CONFIG")) else Settings()
+    classifier = make_classifier(settings)
+    status = 0
+    for name in args.files:
+        try:
+            raw = Path(name).read_bytes()
+            msg = parse(raw)
+            verdict = classifier.classify([msg])[0]
+        except (OSError, InboxbotError) as exc:
+            status = 1
+            error = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            if args.json:
+                print(json.dumps({"file": name, "error": error}, ensure_ascii=False))
+            else:
+                print(f"{name}: error: {error}", file=sys.stderr)
+            continue
+        if args.json:
+            print(json.dumps({
+                "file": name,
+                "label": str(verdict.label),
+                "confidence": round(verdict.confidence, 4),
+                "language": verdict.language,
+                "automated": verdict.automated,
+                "intents": [{"label": str(s.intent), "confidence": round(s.confidence, 4)}
+                            for s in verdict.intents],
+                "needs_review": verdict.needs_review,
+                "breach_reported": verdict.breach_reported,
+                "reasons": list(verdict.reasons),
+            }, ensure_ascii=False), flush=True)
+        else:
+            extra = ", ".join(str(s.intent) for s in verdict.intents[1:])
+            print(f"{name}: {verdict.label} ({verdict.confidence:.2f}, {verdict.language})"
+                  + (f" also {extra}" if extra else "") + (" [automated]" if verdict.automated else ""))
+    return status
+
+
+# -- tickets and suppressions --------------------------------------------------------------------
+
+
+def cmd_tickets(args: argparse.Namespace) -> int:
+    from inboxbot.reports import list_tickets
+
+    return asyncio.run(list_tickets(_settings(args), status=args.status, as_json=args.json))
+
+
+def cmd_suppress(args: argparse.Namespace) -> int:
+    from inboxbot.reports import suppress_command
+
+    return asyncio.run(suppress_command(_settings(args), args.action, args.address, args.format))
+
+
+# -- parser ------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="inboxbot", description=__doc__.splitlines()[0] if __doc__ else None)
+    p.add_argument("-c", "--config", help="TOML configuration (default: $INBOXBOT_CONFIG, then "
+                                          f"{DEFAULT_CONFIG})")
+    p.add_argument("--log-level", default=os.environ.get("INBOXBOT_LOG_LEVEL", "INFO"))
+    p.add_argument("--json-logs", action="store_true", help="one JSON object per log line")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="watch the configured mailboxes")
+    r.add_argument("--once", action="store_true", help="process what is there, deliver, exit")
+    r.set_defaults(func=cmd_run)
+
+    d = sub.add_parser("demo", help="process the bundled sample mailbox into a folder")
+    d.add_argument("--out", default="demo-out", help="folder for the database and outgoing mail")
+    d.set_defaults(func=cmd_demo)
+
+    c = sub.add_parser("classify", help="classify .eml files")
+    c.add_argument("--json", action="store_true", help="one JSON object per file, in order")
+    c.add_argument("files", nargs="+", metavar="FILE.eml")
+    c.set_defaults(func=cmd_classify)
+
+    t = sub.add_parser("tickets", help="tickets")
+    t_sub = t.add_subparsers(dest="action", required=True)
+    tl = t_sub.add_parser("list", help="open tickets by due date")
+    tl.add_argument("--status", default="open", help="open (default), all, or a status name")
+    tl.add_argument("--json", action="store_true")
+    tl.set_defaults(func=cmd_tickets)
+
+    s = sub.add_parser("suppress", help="the suppression list")
+    s.add_argument("action", choices=("list", "check", "export"))
+    s.add_argument("address", nargs="?", help="for check")
+    s.add_argument("--format", choices=("csv", "json"), default="csv", help="for export")
+    s.set_defaults(func=cmd_suppress)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logs.configure(args.log_level, json_logs=args.json_logs)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"inboxbot: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except InboxbotError as exc:
+        print(f"inboxbot: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

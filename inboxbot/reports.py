@@ -1,0 +1,90 @@
+"""Read-only views of the store for the command line: tickets and the suppression list."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from datetime import date, datetime
+
+from inboxbot.config import Settings
+from inboxbot.store import close_store, open_store
+from inboxbot.store.models import Suppression, Ticket
+from inboxbot.suppression import address_hash, normalise_address
+
+OPEN_STATES = ("open", "awaiting_identity", "extended")
+
+
+def days_left(due: date, today: date) -> int:
+    return (due - today).days
+
+
+async def list_tickets(settings: Settings, *, status: str = "open", as_json: bool = False,
+                       today: date | None = None) -> int:
+    await open_store(settings.db_url)
+    try:
+        query = Ticket.all()
+        if status == "open":
+            query = query.filter(status__in=OPEN_STATES)
+        elif status != "all":
+            query = query.filter(status=status)
+        tickets = await query.order_by("due_date", "id")
+    finally:
+        await close_store()
+    today = today or datetime.now(settings.organisation.tz).date()
+    if as_json:
+        for t in tickets:
+            print(json.dumps({
+                "reference": t.reference, "status": t.status, "intents": t.intents,
+                "received_at": t.received_at.isoformat(), "due_date": t.due_date.isoformat(),
+                "days_left": days_left(t.due_date, today), "due_rule": t.due_rule,
+                "needs_review": t.needs_review, "breach": t.breach, "summary": t.summary,
+            }, ensure_ascii=False))
+        return 0
+    if not tickets:
+        print("no tickets")
+        return 0
+    red = "\033[31m" if sys.stdout.isatty() else ""
+    reset = "\033[0m" if red else ""
+    print(f"{'reference':<18} {'status':<18} {'due':<10} {'left':>5}  intents")
+    for t in tickets:
+        left = days_left(t.due_date, today)
+        flag = " needs review" if t.needs_review else ""
+        line = f"{t.reference:<18} {t.status:<18} {t.due_date.isoformat():<10} {left:>5}  {', '.join(t.intents)}{flag}"
+        print(f"{red}{line}{reset}" if left < 0 and t.status in OPEN_STATES else line)
+    return 0
+
+
+async def suppress_command(settings: Settings, action: str, address: str | None, fmt: str) -> int:
+    await open_store(settings.db_url)
+    try:
+        if action == "check":
+            if not address:
+                print("inboxbot suppress check: give an ADDRESS", file=sys.stderr)
+                return 2
+            row = await Suppression.filter(address_hash=address_hash(address)).first()
+            norm = normalise_address(address)
+            if row is None:
+                print(f"{norm}: not suppressed")
+                return 1
+            print(f"{norm}: suppressed since {row.created_at:%Y-%m-%d} (scope {row.scope}, {row.source})")
+            return 0
+        rows = await Suppression.all().order_by("created_at", "id")
+    finally:
+        await close_store()
+    if action == "list":
+        for r in rows:
+            print(f"{r.created_at:%Y-%m-%d %H:%M}  {r.address or '(erased; hash only)':<40} {r.scope:<8} {r.source}")
+        return 0
+    records = [{"address": r.address or "", "sha256": r.address_hash, "scope": r.scope,
+                "source": r.source, "created_at": r.created_at.isoformat()} for r in rows]
+    if fmt == "json":
+        print(json.dumps(records, ensure_ascii=False, indent=1))
+    else:
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=["address", "sha256", "scope", "source", "created_at"])
+        writer.writeheader()
+        writer.writerows(records)
+        sys.stdout.write(buf.getvalue())
+    return 0

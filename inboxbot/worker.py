@@ -1,0 +1,195 @@
+"""The long-running worker: one watcher per mailbox folder, one outbox deliverer.
+
+`run(once=True)` processes what is there, delivers what it can, and returns; `run()` keeps
+watching (IDLE, or polling where IDLE is missing) until `stop` is set (SIGTERM).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from inboxbot.config import MailboxSettings, Settings
+from inboxbot.errors import PermanentError, TransientError
+from inboxbot.outbox import deliver_due, pending_count
+from inboxbot.pipeline import TRANSIENT_DB_ERRORS, Outcome, Processor, utc_now
+from inboxbot.source.maildir import MaildirFolder
+from inboxbot.store.models import MailboxCursor
+from inboxbot.transport import Transport
+
+log = logging.getLogger(__name__)
+
+RECONNECT_MAX = 300.0  # seconds: the longest wait between reconnect attempts
+
+
+@dataclass
+class RunReport:
+    outcomes: list[Outcome] = field(default_factory=list)
+    sent: int = 0
+    pending: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class Worker:
+    def __init__(self, settings: Settings, processor: Processor, transport: Transport,
+                 clock: Callable[[], datetime] = utc_now) -> None:
+        self.settings = settings
+        self.processor = processor
+        self.transport = transport
+        self.clock = clock
+        self.stop = asyncio.Event()
+        self.outbox_wakeup = asyncio.Event()
+        self.report = RunReport()
+
+    # -- entry point -------------------------------------------------------------------------
+
+    async def run(self, *, once: bool = False) -> RunReport:
+        watchers = []
+        for mb in self.settings.mailboxes:
+            if mb.kind == "maildir":
+                watchers.append(self._watch_maildir(mb, once))
+            else:
+                for folder in mb.folders:
+                    watchers.append(self._watch_imap(mb, folder, once))
+        if once:
+            await asyncio.gather(*watchers)
+            await self._deliver_all()
+            self.report.pending = await pending_count()
+            return self.report
+        tasks = [asyncio.create_task(w) for w in watchers]
+        tasks.append(asyncio.create_task(self._deliver_forever()))
+        await self.stop.wait()
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self.report.pending = await pending_count()
+        return self.report
+
+    # -- sources -----------------------------------------------------------------------------
+
+    async def _processed(self, outcomes: list[Outcome]) -> None:
+        self.report.outcomes.extend(outcomes)
+        if any(o.acknowledged or o.outcome in ("ticket", "follow_up") for o in outcomes):
+            self.outbox_wakeup.set()
+
+    async def _watch_maildir(self, mb: MailboxSettings, once: bool) -> None:
+        assert mb.path is not None
+        source = MaildirFolder(mb.name, mb.path)
+        while not self.stop.is_set():
+            try:
+                raws = await source.fetch_new(mb.fetch_batch)
+                if raws:
+                    await self._processed(await self.processor.process(raws, track_cursor=False))
+                    await source.mark_done([r.source_key for r in raws])
+                    continue
+            except TRANSIENT_DB_ERRORS as exc:
+                log.warning("maildir %s: will retry: %s", mb.name, exc)
+            if once:
+                return
+            await self._sleep(mb.poll_interval)
+
+    async def _watch_imap(self, mb: MailboxSettings, folder_name: str, once: bool) -> None:
+        from inboxbot.source.imap import ImapFolder  # imapclient stays out of maildir-only runs
+
+        failures = 0
+        while not self.stop.is_set():
+            folder = ImapFolder(mb, folder_name)
+            try:
+                status = await folder.open()
+                after = await self._resume_point(mb.name, folder_name, status.uidvalidity)
+                failures = 0
+                while not self.stop.is_set():
+                    raws = await folder.fetch_after(after, mb.fetch_batch)
+                    if raws:
+                        await self._processed(await self.processor.process(raws, track_cursor=True))
+                        after = raws[-1].uid
+                        try:
+                            await folder.mark_done([r.uid for r in raws])
+                        except TransientError:
+                            pass  # cosmetic: the cursor in the store is what counts
+                        continue
+                    await self._mark_success(mb.name, folder_name)
+                    if once:
+                        return
+                    await folder.wait_for_change(mb.idle_timeout)
+            except PermanentError as exc:
+                # Wrong password, missing folder: retrying fast will not help, but giving up
+                # silently would lose mail. Record it, and retry slowly.
+                self.report.errors.append(f"{mb.name}/{folder_name}: {exc}")
+                log.error("mailbox %s/%s: %s", mb.name, folder_name, exc)
+                await self._record_error(mb.name, folder_name, str(exc))
+                if once:
+                    return
+                await self._sleep(RECONNECT_MAX)
+            except (TransientError, *TRANSIENT_DB_ERRORS) as exc:
+                failures += 1
+                self.report.errors.append(f"{mb.name}/{folder_name}: {exc}")
+                if once and failures >= 3:
+                    log.error("mailbox %s/%s unreachable: %s", mb.name, folder_name, exc)
+                    return
+                delay = min(RECONNECT_MAX, 2.0 ** failures) * random.uniform(0.5, 1.0)
+                log.warning("mailbox %s/%s: %s; reconnecting in %.1f s", mb.name, folder_name, exc, delay)
+                await self._sleep(delay)
+            finally:
+                await folder.close()
+
+    async def _resume_point(self, account: str, folder: str, uidvalidity: int) -> int:
+        cursor = await MailboxCursor.filter(account=account, folder=folder).first()
+        if cursor is None:
+            return 0
+        if cursor.uidvalidity != uidvalidity:
+            # UIDs were renumbered: read the folder again from the start. Message-IDs already
+            # in the store are recognised as duplicates, so nobody is answered twice.
+            log.warning("%s/%s: UIDVALIDITY changed (%s -> %s); rescanning", account, folder,
+                        cursor.uidvalidity, uidvalidity)
+            return 0
+        return int(cursor.last_uid)
+
+    async def _mark_success(self, account: str, folder: str) -> None:
+        cursor, _ = await MailboxCursor.get_or_create(account=account, folder=folder)
+        cursor.last_success_at = self.clock()
+        cursor.last_error = ""
+        await cursor.save(update_fields=["last_success_at", "last_error", "updated_at"])
+
+    async def _record_error(self, account: str, folder: str, error: str) -> None:
+        try:
+            cursor, _ = await MailboxCursor.get_or_create(account=account, folder=folder)
+            cursor.last_error = error[:500]
+            await cursor.save(update_fields=["last_error", "updated_at"])
+        except TRANSIENT_DB_ERRORS:
+            pass
+
+    # -- outbox ------------------------------------------------------------------------------
+
+    async def _deliver_all(self) -> None:
+        """--once: deliver until nothing is due, or the transport refuses for now."""
+        while True:
+            sent, failed = await deliver_due(self.transport, self.clock)
+            self.report.sent += sent
+            if failed or not sent:
+                return
+
+    async def _deliver_forever(self) -> None:
+        while not self.stop.is_set():
+            try:
+                sent, _ = await deliver_due(self.transport, self.clock)
+                self.report.sent += sent
+                if sent:
+                    continue
+            except TRANSIENT_DB_ERRORS as exc:
+                log.warning("outbox: %s", exc)
+            self.outbox_wakeup.clear()
+            try:
+                await asyncio.wait_for(self.outbox_wakeup.wait(), self.settings.outbox_interval)
+            except TimeoutError:
+                pass
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self.stop.wait(), seconds)
+        except TimeoutError:
+            pass

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Install the real servers the integration tests start on loopback: Dovecot (IMAP) and
+# PostgreSQL. aiosmtpd (SMTP) comes from pip. Needs root (or sudo) for apt-get.
+set -euo pipefail
+need=()
+[ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd dovecot-core)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v openssl >/dev/null || need+=(openssl)
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
