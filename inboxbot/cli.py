@@ -130,6 +130,27 @@ def cmd_tickets(args: argparse.Namespace) -> int:
     return asyncio.run(list_tickets(_settings(args), status=args.status, as_json=args.json))
 
 
+def cmd_ticket_show(args: argparse.Namespace) -> int:
+    from inboxbot.reports import show_ticket
+
+    return asyncio.run(show_ticket(_settings(args), args.reference))
+
+
+def cmd_ticket_change(args: argparse.Namespace) -> int:
+    from inboxbot.reports import change_ticket
+
+    reason = " ".join(getattr(args, "text", None) or []) or (args.reason or "")
+    actor = args.actor or os.environ.get("SUDO_USER") or os.environ.get("USER") or "dpo"
+    return asyncio.run(change_ticket(_settings(args), args.reference, args.operation,
+                                     actor=actor, reason=reason))
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    from inboxbot.reports import purge_command
+
+    return asyncio.run(purge_command(_settings(args), dry_run=args.dry_run))
+
+
 def cmd_suppress(args: argparse.Namespace) -> int:
     from inboxbot.reports import suppress_command
 
@@ -166,6 +187,27 @@ def build_parser() -> argparse.ArgumentParser:
     tl.add_argument("--status", default="open", help="open (default), all, or a status name")
     tl.add_argument("--json", action="store_true")
     tl.set_defaults(func=cmd_tickets)
+
+    ts = t_sub.add_parser("show", help="one ticket with its events and messages")
+    ts.add_argument("reference")
+    ts.set_defaults(func=cmd_ticket_show)
+    for op, help_text in (
+        ("note", "add a note"), ("verify", "identity verified"),
+        ("extend", "extend by two months (Art. 12(3)); notifies the data subject"),
+        ("answer", "mark answered"), ("close", "close"), ("reject", "reject (needs --reason)"),
+        ("reopen", "reopen"), ("await-identity", "wait for proof of identity"),
+    ):
+        tp = t_sub.add_parser(op, help=help_text)
+        tp.add_argument("reference")
+        if op == "note":
+            tp.add_argument("text", nargs="+")
+        tp.add_argument("--reason", default="", help="why (required for extend and reject)")
+        tp.add_argument("--actor", default="", help="who (default: $USER)")
+        tp.set_defaults(func=cmd_ticket_change, operation=op.replace("-", "_"))
+
+    pg = sub.add_parser("purge", help="anonymise closed tickets past the retention period")
+    pg.add_argument("--dry-run", action="store_true", help="show what would go")
+    pg.set_defaults(func=cmd_purge)
 
     s = sub.add_parser("suppress", help="the suppression list")
     s.add_argument("action", choices=("list", "check", "export"))

@@ -122,6 +122,20 @@ class DeadlineSettings:
 
 
 @dataclass(frozen=True)
+class VerificationSettings:
+    """Identity checks (Art. 12(6)) before acting on a request."""
+
+    intents: tuple[str, ...] = ("access", "erasure", "portability", "rectification")
+    clock_pauses: bool = False  # the safe reading of Art. 12(3): the month runs on meanwhile
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    closed_ticket_days: int = 3 * 365  # then bodies and addresses go; statistics stay
+    duplicate_window_days: int = 14  # the same person, the same request, within this: a duplicate
+
+
+@dataclass(frozen=True)
 class ClassifierSettings:
     kind: Literal["rules", "model"] = "rules"
     model_path: Path | None = None
@@ -136,6 +150,8 @@ class Settings:
     replies: ReplySettings = field(default_factory=ReplySettings)
     deadlines: DeadlineSettings = field(default_factory=DeadlineSettings)
     classifier: ClassifierSettings = field(default_factory=ClassifierSettings)
+    verification: VerificationSettings = field(default_factory=VerificationSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     database_url: str = ""  # empty: sqlite file in state_dir
     state_dir: Path = Path("state")
     prompts_dir: Path = DEFAULT_PROMPTS
@@ -433,6 +449,28 @@ def settings_from_dict(
         raise ConfigError("classifier.review_threshold: expected a number between 0 and 1")
     c.check_unknown()
 
+    v = root.table("verification")
+    dv = VerificationSettings()
+    verification = VerificationSettings(
+        intents=v.strings("intents", dv.intents),
+        clock_pauses=v.boolean("clock_pauses", dv.clock_pauses),
+    )
+    from inboxbot.domain import RIGHTS_INTENTS  # here: domain imports nothing from config
+
+    rights = {str(i) for i in RIGHTS_INTENTS}
+    for name in verification.intents:
+        if name not in rights:
+            raise ConfigError(f"verification.intents: {name!r} is not a rights intent ({', '.join(sorted(rights))})")
+    v.check_unknown()
+
+    rt = root.table("retention")
+    drt = RetentionSettings()
+    retention = RetentionSettings(
+        closed_ticket_days=rt.integer("closed_ticket_days", drt.closed_ticket_days, minimum=1),
+        duplicate_window_days=rt.integer("duplicate_window_days", drt.duplicate_window_days),
+    )
+    rt.check_unknown()
+
     s = root.table("store")
     database_url = s.string("url", "")
     if s.data.get("url_env"):
@@ -458,6 +496,8 @@ def settings_from_dict(
         replies=replies,
         deadlines=deadlines,
         classifier=classifier,
+        verification=verification,
+        retention=retention,
         database_url=database_url,
         state_dir=state_dir,
         prompts_dir=prompts_dir,

@@ -22,9 +22,6 @@ _MONTHS = {
            "September", "October", "November", "December"),
 }
 
-# Rights for which the controller may need to confirm who is asking (Art. 12(6)).
-VERIFY_INTENTS = frozenset({Intent.ACCESS, Intent.ERASURE, Intent.PORTABILITY, Intent.RECTIFICATION})
-
 
 def format_date(d: date, lang: str) -> str:
     months = _MONTHS.get(lang, _MONTHS["en"])
@@ -71,7 +68,7 @@ class ReplyRenderer:
                     summary: str = "") -> TicketView:
         return TicketView(reference, due, format_date(due, lang), intents, summary)
 
-    def _render(self, name: str, lang: str, **context: object) -> Rendered:
+    def render_named(self, name: str, lang: str, **context: object) -> Rendered:
         text = self.env.get_template(f"replies/{lang}/{name}").render(org=self.org, **context)
         first, _, rest = text.partition("\n")
         if not first.startswith("Subject:"):
@@ -87,9 +84,10 @@ class ReplyRenderer:
         ticket: TicketView | None,
         received: date,
         suppressed: bool,
+        verification_needed: bool,
         original_subject: str,
     ) -> Rendered:
-        return self._render(
+        return self.render_named(
             "ack.txt.j2",
             lang,
             sender_name=sender_name,
@@ -97,12 +95,12 @@ class ReplyRenderer:
             ticket=ticket,
             received_date_text=format_date(received, lang),
             suppressed=suppressed,
-            verification_needed=any(i in VERIFY_INTENTS for i in intents),
+            verification_needed=verification_needed,
             original_subject=original_subject,
         )
 
     def escalation(self, *, ticket: TicketView, reason: str, breach: bool,
                    breach_deadline_text: str = "") -> Rendered:
         lang = self.languages[0]
-        return self._render("escalation.txt.j2", lang, ticket=ticket, reason=reason,
+        return self.render_named("escalation.txt.j2", lang, ticket=ticket, reason=reason,
                             breach=breach, breach_deadline_text=breach_deadline_text)

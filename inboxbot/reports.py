@@ -88,3 +88,67 @@ async def suppress_command(settings: Settings, action: str, address: str | None,
         writer.writerows(records)
         sys.stdout.write(buf.getvalue())
     return 0
+
+
+async def show_ticket(settings: Settings, reference: str) -> int:
+    from inboxbot.lifecycle import find_ticket
+    from inboxbot.store.models import ProcessedMessage, TicketEvent
+
+    await open_store(settings.db_url)
+    try:
+        t = await find_ticket(reference)
+        events = await TicketEvent.filter(ticket_id=t.id).order_by("at", "id")
+        messages = await ProcessedMessage.filter(ticket_id=t.id).order_by("received_at", "id")
+    finally:
+        await close_store()
+    tz = settings.organisation.tz
+    today = datetime.now(tz).date()
+    print(f"{t.reference}  {t.status}{'  (needs review)' if t.needs_review else ''}"
+          f"{'  BREACH' if t.breach else ''}")
+    print(f"  from:      {t.sender_name} <{t.sender}>" if t.sender else "  from:      (anonymised)")
+    print(f"  intents:   {', '.join(t.intents)}")
+    print(f"  received:  {t.received_at.astimezone(tz):%Y-%m-%d %H:%M %Z}")
+    print(f"  due:       {t.due_date}  ({days_left(t.due_date, today)} days left)")
+    print(f"  rule:      {t.due_rule}")
+    print(f"  identity:  {'verified' if t.identity_verified else 'not verified'}")
+    print(f"  subject:   {t.subject}")
+    print(f"  summary:   {t.summary}")
+    print("  events:")
+    for e in events:
+        print(f"    {e.at.astimezone(tz):%Y-%m-%d %H:%M}  {e.actor:<10} {e.kind:<14} {e.detail}")
+    print(f"  messages: {len(messages)}")
+    for m in messages:
+        print(f"    {m.received_at.astimezone(tz):%Y-%m-%d %H:%M}  {m.label:<18} {m.subject[:60]}")
+    return 0
+
+
+async def change_ticket(settings: Settings, reference: str, operation: str, *, actor: str,
+                        reason: str) -> int:
+    from inboxbot.lifecycle import apply
+    from inboxbot.render import ReplyRenderer
+
+    await open_store(settings.db_url)
+    try:
+        renderer = ReplyRenderer(settings.prompts_dir, settings.organisation)
+        now = datetime.now(settings.organisation.tz)
+        ticket = await apply(settings, reference, operation, actor=actor, reason=reason, now=now,
+                             renderer=renderer)
+    finally:
+        await close_store()
+    print(f"{ticket.reference}: {ticket.status}, due {ticket.due_date}")
+    return 0
+
+
+async def purge_command(settings: Settings, *, dry_run: bool) -> int:
+    from inboxbot.retention import purge
+
+    await open_store(settings.db_url)
+    try:
+        items = await purge(settings, datetime.now(settings.organisation.tz), dry_run=dry_run)
+    finally:
+        await close_store()
+    verb = "would anonymise" if dry_run else "anonymised"
+    for item in items:
+        print(f"{verb} {item.reference} ({item.status} since {item.closed_at:%Y-%m-%d})")
+    print(f"{len(items)} ticket(s) {verb}")
+    return 0

@@ -17,6 +17,7 @@ from inboxbot.config import MailboxSettings, Settings
 from inboxbot.errors import PermanentError, TransientError
 from inboxbot.outbox import deliver_due, pending_count
 from inboxbot.pipeline import TRANSIENT_DB_ERRORS, Outcome, Processor, utc_now
+from inboxbot.reminders import queue_reminders
 from inboxbot.source.maildir import MaildirFolder
 from inboxbot.store.models import MailboxCursor
 from inboxbot.transport import Transport
@@ -24,6 +25,7 @@ from inboxbot.transport import Transport
 log = logging.getLogger(__name__)
 
 RECONNECT_MAX = 300.0  # seconds: the longest wait between reconnect attempts
+REMINDER_INTERVAL = 3600.0  # seconds between deadline checks; each reminder goes out once
 
 
 @dataclass
@@ -57,11 +59,13 @@ class Worker:
                     watchers.append(self._watch_imap(mb, folder, once))
         if once:
             await asyncio.gather(*watchers)
+            await self._remind()
             await self._deliver_all()
             self.report.pending = await pending_count()
             return self.report
         tasks = [asyncio.create_task(w) for w in watchers]
         tasks.append(asyncio.create_task(self._deliver_forever()))
+        tasks.append(asyncio.create_task(self._remind_forever()))
         await self.stop.wait()
         for t in tasks:
             t.cancel()
@@ -162,6 +166,20 @@ class Worker:
             await cursor.save(update_fields=["last_error", "updated_at"])
         except TRANSIENT_DB_ERRORS:
             pass
+
+    # -- reminders ---------------------------------------------------------------------------
+
+    async def _remind(self) -> None:
+        try:
+            if await queue_reminders(self.settings, self.processor.renderer, self.clock()):
+                self.outbox_wakeup.set()
+        except TRANSIENT_DB_ERRORS as exc:
+            log.warning("reminders: %s", exc)
+
+    async def _remind_forever(self) -> None:
+        while not self.stop.is_set():
+            await self._remind()
+            await self._sleep(REMINDER_INTERVAL)
 
     # -- outbox ------------------------------------------------------------------------------
 

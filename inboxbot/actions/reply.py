@@ -40,6 +40,7 @@ async def acknowledge(ctx: ActContext, action: Action) -> None:
     rendered = ctx.renderer.acknowledgement(
         lang=lang, sender_name=msg.sender.name, intents=action.intents,
         ticket=_ticket_view(ctx, lang), received=received, suppressed=ctx.suppressed,
+        verification_needed=ctx.ticket is not None and ctx.ticket.status == "awaiting_identity",
         original_subject=msg.subject,
     )
     headers: list[tuple[str, str]] = [("Content-Language", lang)]
@@ -54,7 +55,7 @@ async def acknowledge(ctx: ActContext, action: Action) -> None:
     if await _queue(ctx, key=f"ack:{msg.message_id}", purpose="ack", out=out):
         ctx.ack_sent = True
         if ctx.ticket is not None:
-            await TicketEvent.create(using_db=ctx.conn, ticket=ctx.ticket, kind="acknowledged",
+            await TicketEvent.create(using_db=ctx.conn, at=ctx.now, ticket=ctx.ticket, kind="acknowledged",
                                      detail=f"acknowledgement queued in {lang}")
 
 
@@ -81,5 +82,5 @@ async def escalate(ctx: ActContext, action: Action) -> None:
         )
         await _queue(ctx, key=f"escalation:{ctx.ticket.reference}:{action.reason}:{recipient.lower()}",
                      purpose="escalation", out=out)
-    await TicketEvent.create(using_db=ctx.conn, ticket=ctx.ticket, kind="escalated",
+    await TicketEvent.create(using_db=ctx.conn, at=ctx.now, ticket=ctx.ticket, kind="escalated",
                              detail=f"{action.reason}: DPO notified")

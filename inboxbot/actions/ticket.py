@@ -35,13 +35,15 @@ async def open_ticket(ctx: ActContext, action: Action) -> None:
         internal_business_days=s.deadlines.internal_target_business_days,
     )
     sender = ctx.msg.sender
+    # Art. 12(6): before acting on these rights the controller may confirm who is asking.
+    needs_identity = any(str(i) in s.verification.intents for i in action.intents)
     ticket = await Ticket.create(
         using_db=ctx.conn,
         sender=sender.addr.lower() if sender else "",
         sender_name=sender.name if sender else "",
         language=ctx.msg.language,
         intents=[str(i) for i in action.intents],
-        status="open",
+        status="awaiting_identity" if needs_identity else "open",
         received_at=ctx.msg.received_at,
         due_date=deadline.due,
         due_rule=deadline.rule,
@@ -53,11 +55,11 @@ async def open_ticket(ctx: ActContext, action: Action) -> None:
     ticket.reference = format_reference(org.reference_prefix, received_local.year, ticket.id)
     await ticket.save(using_db=ctx.conn, update_fields=["reference"])
     await TicketEvent.create(
-        using_db=ctx.conn, ticket=ticket, kind="opened",
+        using_db=ctx.conn, at=ctx.now, ticket=ticket, kind="opened",
         detail=f"{action.reason}; due {deadline.due.isoformat()} ({deadline.rule})",
     )
     if ctx.verdict.needs_review:
-        await TicketEvent.create(using_db=ctx.conn, ticket=ticket, kind="needs_review",
+        await TicketEvent.create(using_db=ctx.conn, at=ctx.now, ticket=ticket, kind="needs_review",
                                  detail="classifier unsure: " + "; ".join(ctx.verdict.reasons[:3]))
     ctx.ticket = ticket
 
@@ -67,7 +69,7 @@ _REOPEN_FROM = {"closed", "answered", "rejected"}
 
 async def follow_up(ctx: ActContext, action: Action, ref: TicketRef) -> None:
     ticket = await Ticket.get(id=ref.id, using_db=ctx.conn)
-    await TicketEvent.create(using_db=ctx.conn, ticket=ticket, kind="follow_up",
+    await TicketEvent.create(using_db=ctx.conn, at=ctx.now, ticket=ticket, kind="follow_up",
                              detail=f"message {ctx.msg.message_id}: " + ", ".join(map(str, action.intents)))
     new_status = None
     if ticket.status in _REOPEN_FROM:
@@ -75,7 +77,7 @@ async def follow_up(ctx: ActContext, action: Action, ref: TicketRef) -> None:
     elif ticket.status == "awaiting_identity":
         new_status = "open"  # the reply is taken as the identity answer; the DPO verifies it
     if new_status:
-        await TicketEvent.create(using_db=ctx.conn, ticket=ticket, kind="status",
+        await TicketEvent.create(using_db=ctx.conn, at=ctx.now, ticket=ticket, kind="status",
                                  detail=f"{ticket.status} -> {new_status}: the data subject wrote again")
         ticket.status = new_status
     added = [str(i) for i in action.intents if str(i) not in ticket.intents and i != Intent.GENERAL]

@@ -7,7 +7,13 @@ each be written once only.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from tortoise import fields, models
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 class MailboxCursor(models.Model):
@@ -42,6 +48,14 @@ class Ticket(models.Model):
     summary = fields.CharField(max_length=300, default="")
     needs_review = fields.BooleanField(default=False)
     breach = fields.BooleanField(default=False)
+    identity_verified = fields.BooleanField(default=False)
+    extended = fields.BooleanField(default=False)
+    status_reason = fields.TextField(default="")
+    duplicate_of: fields.ForeignKeyNullableRelation[Ticket] = fields.ForeignKeyField(
+        "models.Ticket", related_name="duplicates", null=True, on_delete=fields.SET_NULL
+    )
+    closed_at = fields.DatetimeField(null=True)
+    anonymised_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -56,7 +70,7 @@ class TicketEvent(models.Model):
     ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
         "models.Ticket", related_name="events", on_delete=fields.CASCADE
     )
-    at = fields.DatetimeField(auto_now_add=True)
+    at = fields.DatetimeField(default=_utc_now)  # callers pass their clock's now
     actor = fields.CharField(max_length=100, default="inboxbot")
     kind = fields.CharField(max_length=40)
     detail = fields.TextField(default="")
