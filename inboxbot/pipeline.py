@@ -15,11 +15,12 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from tortoise.exceptions import DBConnectionError, IntegrityError, OperationalError
 from tortoise.transactions import in_transaction
 
+from inboxbot import clock
 from inboxbot.actions import ActContext
 from inboxbot.actions.reply import acknowledge, escalate
 from inboxbot.actions.suppress import suppress
@@ -43,7 +44,7 @@ TRANSIENT_DB_ERRORS = (OperationalError, DBConnectionError, ConnectionError, Tra
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return clock.now()
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import json
 import sys
 from datetime import date, datetime
 
+from inboxbot.clock import now
 from inboxbot.config import Settings
 from inboxbot.store import close_store, open_store
 from inboxbot.store.models import Suppression, Ticket
@@ -32,7 +33,7 @@ async def list_tickets(settings: Settings, *, status: str = "open", as_json: boo
         tickets = await query.order_by("due_date", "id")
     finally:
         await close_store()
-    today = today or datetime.now(settings.organisation.tz).date()
+    today = today or now().astimezone(settings.organisation.tz).date()
     if as_json:
         for t in tickets:
             print(json.dumps({
@@ -102,7 +103,7 @@ async def show_ticket(settings: Settings, reference: str) -> int:
     finally:
         await close_store()
     tz = settings.organisation.tz
-    today = datetime.now(tz).date()
+    today = now().astimezone(tz).date()
     print(f"{t.reference}  {t.status}{'  (needs review)' if t.needs_review else ''}"
           f"{'  BREACH' if t.breach else ''}")
     print(f"  from:      {t.sender_name} <{t.sender}>" if t.sender else "  from:      (anonymised)")
@@ -130,8 +131,7 @@ async def change_ticket(settings: Settings, reference: str, operation: str, *, a
     await open_store(settings.db_url)
     try:
         renderer = ReplyRenderer(settings.prompts_dir, settings.organisation)
-        now = datetime.now(settings.organisation.tz)
-        ticket = await apply(settings, reference, operation, actor=actor, reason=reason, now=now,
+        ticket = await apply(settings, reference, operation, actor=actor, reason=reason, now=now(),
                              renderer=renderer)
     finally:
         await close_store()
@@ -144,7 +144,7 @@ async def purge_command(settings: Settings, *, dry_run: bool) -> int:
 
     await open_store(settings.db_url)
     try:
-        items = await purge(settings, datetime.now(settings.organisation.tz), dry_run=dry_run)
+        items = await purge(settings, now().astimezone(settings.organisation.tz), dry_run=dry_run)
     finally:
         await close_store()
     verb = "would anonymise" if dry_run else "anonymised"
