@@ -28,7 +28,7 @@ MAX_HEADER_CHARS = 2000
 _LATIN = frozenset({"ascii", "latin-1", "iso8859-1", "cp1252", "iso8859-15"})
 _B64_JUNK = re.compile(rb"[^A-Za-z0-9+/]")
 _FOLD = re.compile(r"\r\n|\r|\n")
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")  # CR/LF and friends: never kept in a header
+_UNSAFE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]+")  # CR/LF and friends: never kept in a header
 _SPACES = re.compile(r"\s{2,}")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]{1,64})\?([bBqQ])\?([^?]{0,1000}?)\?=")
 _WORD_GAP = re.compile(r"(\?=)[ \t]+(?==\?)")
@@ -89,7 +89,9 @@ def _decode_word(match: re.Match[str], defects: Defects) -> str:
     try:
         if kind == "B":
             data = _B64_JUNK.sub(b"", text.encode("ascii", errors="ignore"))
-            data = data[: len(data) - len(data) % 4 if len(data) % 4 == 1 else len(data)]
+            data = data[: len(data) - 1 if len(data) % 4 == 1 else len(data)]
+            if data != text.rstrip("=").encode("ascii", errors="ignore") or len(text) % 4:
+                defects.add("malformed base64 encoded word repaired")
             raw = binascii.a2b_base64(data + b"=" * (-len(data) % 4))
         else:
             raw = binascii.a2b_qp(text.encode("utf-8"), header=True)
@@ -116,7 +118,7 @@ def decode_header(value: str, defects: Defects | None = None, *, for_addresses: 
     `for_addresses` turns each encoded word into a quoted string, ready for an address parser.
     """
     defects = defects if defects is not None else Defects()
-    value = _FOLD.sub("", value[: MAX_HEADER_CHARS * 4])
+    value = _FOLD.sub("", value[: MAX_HEADER_CHARS * 4]).replace("\t", " ")
     if any("\udc80" <= ch <= "\udcff" for ch in value):
         value = decode_bytes(raw_bytes(value), None, defects)
     value = _WORD_GAP.sub(r"\1", value)
@@ -137,7 +139,9 @@ def content_type(part: Message) -> str:
 
 def _payload_bytes(part: Message, defects: Defects) -> tuple[bytes, bool]:
     """The decoded content of a leaf part, read from at most MAX_PART_CHARS; (bytes, was_cut)."""
-    payload = part.get_payload()
+    # The stored payload, not get_payload(): for 8-bit text that one already decodes with the
+    # declared charset and "replace", or with ASCII when the charset is unknown, losing letters.
+    payload = getattr(part, "_payload", None)
     if not isinstance(payload, str):
         return b"", False
     cut = len(payload) > MAX_PART_CHARS
@@ -171,7 +175,7 @@ def _filename(part: Message) -> str:
 
 
 def _has_text(part: Message) -> bool:
-    payload = part.get_payload()
+    payload = getattr(part, "_payload", None)
     return isinstance(payload, str) and bool(payload.strip())
 
 
@@ -213,10 +217,11 @@ def _pick_alternative(children: list[Message]) -> Message | None:
 
 def _forward_header(msg: Message) -> str:
     lines = ["---------- Forwarded message ----------"]
-    for name in ("From", "Date", "Subject", "To"):
-        value = msg.get(name)
-        if value is not None:
-            lines.append(f"{name}: {decode_header(str(value))}")
+    wanted = {"from": "From", "date": "Date", "subject": "Subject", "to": "To"}
+    for name, value in list(msg.raw_items())[:200]:
+        label = wanted.pop(str(name).lower(), None)
+        if label:
+            lines.append(f"{label}: {decode_header(str(value))}")
     return "\n".join(lines)
 
 

@@ -120,6 +120,8 @@ _BLOCK_TAGS = frozenset(
     "address article aside blockquote dd div dl dt fieldset figcaption figure footer form h1 h2 "
     "h3 h4 h5 h6 header hr li main nav ol p pre section table tbody thead tfoot tr ul".split()
 )
+# Blocks that stand apart with an empty line, as paragraphs do in plain-text mail.
+_PARAGRAPH_TAGS = frozenset("blockquote h1 h2 h3 h4 h5 h6 ol p pre table ul".split())
 _SKIP_TAGS = frozenset({"script", "style", "head", "title", "template", "noscript"})
 
 
@@ -133,10 +135,12 @@ class _TextExtractor(HTMLParser):
         self._skip = 0
         self._quote = 0
 
-    def _flush(self) -> None:
+    def _flush(self, paragraph: bool = False) -> None:
         text = " ".join("".join(self._line).split())
-        # Blank lines are kept unprefixed; normalise_whitespace collapses runs of them.
-        self.lines.append("> " * self._quote + text if text else "")
+        if text:
+            self.lines.append("> " * self._quote + text)
+        if paragraph:  # an empty line; normalise_whitespace collapses runs of them
+            self.lines.append("")
         self._line = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -145,7 +149,7 @@ class _TextExtractor(HTMLParser):
         elif tag == "br":
             self._flush()
         elif tag in _BLOCK_TAGS:
-            self._flush()
+            self._flush(tag in _PARAGRAPH_TAGS)
             if tag == "blockquote":
                 self._quote += 1
             elif tag == "li":
@@ -161,7 +165,7 @@ class _TextExtractor(HTMLParser):
         if tag in _SKIP_TAGS:
             self._skip = max(0, self._skip - 1)
         elif tag in _BLOCK_TAGS:
-            self._flush()
+            self._flush(tag in _PARAGRAPH_TAGS)
             if tag == "blockquote":
                 self._quote = max(0, self._quote - 1)
 
