@@ -219,6 +219,8 @@ def _is_attribution(lines: list[str], i: int) -> int:
     for n in range(3):
         if i + n >= len(lines) or (n and not lines[i + n].strip()):
             return 0
+        if n and (joined.endswith((".", "!", "?")) or _ATTRIBUTION.match(lines[i + n].strip())):
+            return 0  # line i ends a sentence, or the attribution starts on a later line
         joined = (joined + " " + lines[i + n].strip()).strip()
         if len(joined) > 400:
             return 0
