@@ -67,7 +67,7 @@ _OOO_SUBJECTS = re.compile(
     r"autosvar|automatiskt svar|automatisk svar|automatisk besked|frånvar(o|ande)|"
     r"fraværsmelding|fravær|ikke til stede|ude af kontoret|"
     r"abwesenheitsnotiz|automatische antwort|abwesend|nicht im büro|"
-    r"réponse automatique|absence|absent du bureau|"
+    r"réponse automatique|absence( du bureau)?|absent du bureau|"
     r"respuesta automática|fuera de la oficina|ausente|"
     r"risposta automatica|fuori sede|fuori ufficio|assente|"
     r"afwezig|automatisch antwoord|niet aanwezig|"
