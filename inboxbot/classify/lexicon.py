@@ -39,7 +39,8 @@ TIER_WEIGHTS: dict[str, float] = {"strong": 0.85, "medium": 0.6, "weak": 0.35}
 BREACH = "breach"
 INTENT_SECTIONS = frozenset(i.value for i in Intent if i is not Intent.AUTO_REPLY) | {BREACH}
 _SPECIAL = frozenset({"negation", "unsubscribe_oneword"})
-_NEGATION_WINDOW = 48  # characters before a phrase searched for a negation cue
+_NEGATION_WINDOW = 60  # characters before a phrase searched for a negation cue
+_NEGATION_WORDS = 5  # ... of which only the last few words count
 
 
 class LexiconError(ConfigError):
@@ -101,6 +102,8 @@ class Lexicon:
         before = re.split(r"[.!?;:,\n]", before)[-1]
         if self.breaks is not None:
             before = self.breaks.split(before)[-1]
+        # and only the last few words: "if I don't hear back within a week I will complain"
+        before = " ".join(before.split()[-_NEGATION_WORDS:])
         if self.negation.search(before):
             return True
         # verb-second languages negate right after the verb: "radera inte", "löschen Sie nicht"
