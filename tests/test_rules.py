@@ -234,7 +234,51 @@ ROUND_TWO: list[tuple[str, str, str, str]] = [
     ('en', '', 'Is my data stored in Sweden?', 'general'),
 ]
 
-ALL_CASES = SV_CASES + EN_CASES + OTHER_CASES + ROUND_TWO
+# A third round, scored blind before its misses were fixed (see the report: 26/40 labels right).
+ROUND_THREE: list[tuple[str, str, str, str]] = [
+    ('sv', 'Mina uppgifter', 'Hej,\n\nJag blev kund hos er 2019 men har inte använt tjänsten på länge. Jag skulle vilja att ni tar bort all information ni har om mig.\n\nMed vänliga hälsningar\nKarin', 'erasure'),
+    ('sv', '', 'God dag. Enligt dataskyddsförordningen har jag rätt att få veta vad ni lagrar om mig. Var vänlig skicka detta till mig.', 'access'),
+    ('sv', 'Begäran', 'Hej! Jag ber er härmed att skicka mig samtliga personuppgifter ni behandlar om mig, samt ändamålen med behandlingen.', 'access'),
+    ('sv', 'Fel namn', 'Hej, i era utskick står det Hanna Larsson men jag heter Hanna Lindberg sedan jag gifte mig. Kan ni ändra det?', 'rectification'),
+    ('sv', '', 'Tjena, sluta skicka sms till mig om erbjudanden.', 'unsubscribe'),
+    ('sv', 'Nyhetsbrev', 'Jag har aldrig anmält mig till ert nyhetsbrev. Ta bort mig från utskicken.', 'unsubscribe'),
+    ('sv', '', 'Jag vill inte ha er reklam i brevlådan längre.', 'unsubscribe'),
+    ('sv', 'Marknadsföring', 'Jag motsätter mig att ni skickar direktreklam baserad på mina köp.', 'objection'),
+    ('sv', '', 'Jag godkänner inte längre att ni använder mina bilder på er hemsida.', 'consent_withdrawal'),
+    ('sv', '', 'Ni har lämnat ut mitt personnummer till en annan kund. Detta är en allvarlig incident och jag kommer att göra en anmälan.', 'complaint'),
+    ('sv', 'Klagomål', 'Jag skrev för sex veckor sedan och har fortfarande inte fått något svar. Det är inte acceptabelt.', 'complaint'),
+    ('sv', '', 'Kan ni flytta över min kundhistorik till mitt nya konto hos en annan bank?', 'portability'),
+    ('sv', '', 'Hej! Jag vill att ni pausar all behandling av mina uppgifter medan ni utreder mitt ärende.', 'restriction'),
+    ('sv', 'Cookies', 'Hej, vilka cookies använder ni på er webbplats?', 'general'),
+    ('sv', '', 'Var lagras era kunduppgifter, i Sverige eller utomlands?', 'general'),
+    ('sv', 'Radera', 'Jag vill att mitt konto raderas. Jag vill också ha en bekräftelse när det är gjort.', 'erasure'),
+    ('sv', '', 'Avsluta mitt medlemskap och ta bort mina uppgifter.', 'erasure'),
+    ('sv', '', 'Hej, hur gör jag för att se vilka uppgifter ni har om mig?', 'access'),
+    ('sv', 'Rätta', 'Min e-postadress är fel stavad i ert system, det ska vara anna.berg@example.se.', 'rectification'),
+    ('sv', '', 'Jag vill inte att mina uppgifter delas med era samarbetspartners.', 'objection'),
+    ('en', 'Data', 'Hi there,\n\nI used your app a few years ago and would like you to delete everything you have about me.\n\nThanks,\nSam', 'erasure'),
+    ('en', '', 'Under GDPR I am entitled to know what you hold about me. Please send it to this address.', 'access'),
+    ('en', 'Request', 'Please provide all personal data you process about me and the purposes of processing.', 'access'),
+    ('en', 'Name', 'You still have my maiden name on my account. My name is now Sarah Cole, please amend it.', 'rectification'),
+    ('en', '', 'Stop texting me about offers.', 'unsubscribe'),
+    ('en', 'Newsletter', 'I never signed up to this newsletter. Take me off it.', 'unsubscribe'),
+    ('en', '', 'I want to opt out of all marketing communications.', 'unsubscribe'),
+    ('en', 'Marketing', 'I object to receiving direct marketing based on my purchase history.', 'objection'),
+    ('en', '', 'I no longer agree to you using my photos on your website.', 'consent_withdrawal'),
+    ('en', '', 'You disclosed my address to another customer. This is a serious matter and I will be taking it further.', 'complaint'),
+    ('en', 'Complaint', 'I wrote six weeks ago and still have no answer. This is not acceptable.', 'complaint'),
+    ('en', '', 'Can you send my purchase history to my new provider directly?', 'portability'),
+    ('en', '', 'Please pause all processing of my data while you investigate my case.', 'restriction'),
+    ('en', 'Cookies', 'Which cookies do you use on your website?', 'general'),
+    ('en', '', 'Where do you store customer data, in the EU or elsewhere?', 'general'),
+    ('en', 'Delete', 'I want my account gone. Please confirm when it has been done.', 'erasure'),
+    ('en', '', 'Cancel my membership and remove my details.', 'erasure'),
+    ('en', '', 'Hi, how can I see what information you have about me?', 'access'),
+    ('en', 'Fix', 'My email address is spelled wrong in your system, it should be sam.lee@example.com.', 'rectification'),
+    ('en', '', "I don't want my data shared with your partners.", 'objection'),
+]
+
+ALL_CASES = SV_CASES + EN_CASES + OTHER_CASES + ROUND_TWO + ROUND_THREE
 
 
 @pytest.mark.parametrize(("lang", "subject", "body", "label"), ALL_CASES)
@@ -354,6 +398,12 @@ def test_breach_reported(clf: RuleClassifier, lang: str, body: str) -> None:
     verdict = run(clf, body, language=lang)
     assert verdict.breach_reported, verdict.reasons
     assert any(" breach: " in r or "breach reported" in r for r in verdict.reasons)
+
+
+def test_disclosure_to_another_customer_is_a_breach(clf: RuleClassifier) -> None:
+    body = "You disclosed my address to another customer. I will be taking it further."
+    verdict = run(clf, body, language="en")
+    assert verdict.breach_reported and verdict.label is Intent.COMPLAINT
 
 
 @pytest.mark.parametrize(
