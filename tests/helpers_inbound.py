@@ -49,7 +49,7 @@ def _text_of(msg: EmailMessage) -> str:
     if part is None:
         for sub in msg.walk():
             if sub.get_content_type() == "text/plain":
-                part = sub  # type: ignore[assignment]
+                part = sub
                 break
     return str(part.get_content()) if part is not None else ""
 

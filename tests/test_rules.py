@@ -459,6 +459,12 @@ def test_automated_mail_is_auto_reply(clf: RuleClassifier) -> None:
     assert verdict.reasons[0] == "auto-submitted: auto-replied"
 
 
+def test_subject_only_automated_is_less_certain(clf: RuleClassifier) -> None:
+    verdict = run(clf, "Jag är ledig till och med 20 mars.", "Frånvaro: Din begäran", "sv")
+    assert verdict.automated and verdict.confidence == 0.85
+    assert verdict.reasons == ("out-of-office subject (frånvaro)",)
+
+
 def test_undetected_language_tries_every_lexicon(clf: RuleClassifier) -> None:
     verdict = run(clf, "Bitte löschen Sie meine Daten.", language="und")
     assert verdict.label is Intent.ERASURE and verdict.language == "de"

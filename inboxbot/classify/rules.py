@@ -89,6 +89,7 @@ class RuleClassifier:
         return [self.classify_one(msg) for msg in messages]
 
     def classify_one(self, msg: Inbound) -> Verdict:
+        """Classify one message; see the module docstring for how confidence is reached."""
         auto = automated_reasons(msg)
         if auto:
             return self._automated(msg, auto)
