@@ -1,0 +1,213 @@
+"""Intent phrase lists a DPO can read and edit: one TOML file per language in prompts/lexicon/.
+
+File format (see prompts/lexicon/en.toml for a full example)::
+
+    language = "en"                      # must equal the file name (en.toml)
+
+    [negation]
+    cues = ["not", "never", "\\w*n't"]   # a cue shortly before a phrase weakens it
+    breaks = ["but", "instead"]          # a new clause starts here; cues before it do not count
+
+    [erasure]                            # any Intent except auto_reply, or "breach"
+    strong = ["delete my account", ...]  # weight 0.85: one is enough for a confident label
+    medium = [...]                       # weight 0.6
+    weak = [...]                         # weight 0.35: suggestive, never enough on its own
+    # an entry may also be an inline table: { pattern = "...", weight = 0.7 }
+
+    [unsubscribe_oneword]                # a body that is only one of these is an unsubscribe
+    words = ["unsubscribe", "stop"]
+    polite = ["please", "thanks"]        # may surround the word without changing anything
+
+Phrases are Python regular expressions, matched case-insensitively on whole words against the
+subject and new body text, after whitespace is collapsed (so line wrapping does not matter).
+Loading compiles every pattern once and raises LexiconError naming the file and key on any fault.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from inboxbot.domain import Intent
+from inboxbot.errors import ConfigError
+
+TIER_WEIGHTS: dict[str, float] = {"strong": 0.85, "medium": 0.6, "weak": 0.35}
+BREACH = "breach"
+INTENT_SECTIONS = frozenset(i.value for i in Intent if i is not Intent.AUTO_REPLY) | {BREACH}
+_SPECIAL = frozenset({"negation", "unsubscribe_oneword"})
+_NEGATION_WINDOW = 60  # characters before a phrase searched for a negation cue
+_NEGATION_WORDS = 5  # ... of which only the last few words count
+
+
+class LexiconError(ConfigError):
+    """A lexicon file is malformed; the message names the file and the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    section: str  # an Intent value or "breach"
+    weight: float
+    source: str  # the pattern as written, for messages
+    regex: re.Pattern[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One phrase found in a text."""
+
+    language: str
+    section: str
+    weight: float  # the phrase's weight, already reduced when negated
+    text: str  # the words matched, lower-cased
+    negated: bool
+    start: int  # where in the normalised text, so overlapping hits are not counted twice
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    language: str
+    phrases: tuple[Phrase, ...]
+    negation: re.Pattern[str] | None
+    breaks: re.Pattern[str] | None
+    oneword: frozenset[str]
+    polite: frozenset[str]
+
+    def find(self, text: str) -> list[Hit]:
+        """Every phrase in `text` (already normalised), one hit per phrase: the first unnegated one."""
+        hits: list[Hit] = []
+        for phrase in self.phrases:
+            best: Hit | None = None
+            for m in phrase.regex.finditer(text):
+                negated = self._negated(text, m.start(), m.end())
+                weight = phrase.weight * (NEGATED_FACTOR if negated else 1.0)
+                best = Hit(
+                    self.language, phrase.section, weight, m.group(0)[:60], negated, m.start(), m.end()
+                )
+                if not negated:
+                    break
+            if best is not None:
+                hits.append(best)
+        return hits
+
+    def _negated(self, text: str, start: int, end: int) -> bool:
+        if self.negation is None:
+            return False
+        before = text[max(0, start - _NEGATION_WINDOW) : start]
+        # only the current clause counts: cut at punctuation or a clause word like "but"
+        before = re.split(r"[.!?;:,\n]", before)[-1]
+        if self.breaks is not None:
+            before = self.breaks.split(before)[-1]
+        # and only the last few words: "if I don't hear back within a week I will complain"
+        before = " ".join(before.split()[-_NEGATION_WORDS:])
+        if self.negation.search(before):
+            return True
+        # verb-second languages negate right after the verb: "radera inte", "löschen Sie nicht"
+        word = re.match(r" (\S+)", text[end : end + 24])
+        return word is not None and self.negation.fullmatch(word.group(1)) is not None
+
+    def is_oneword(self, text: str) -> str | None:
+        """The unsubscribe word when `text` says nothing but it (polite words aside)."""
+        words = re.sub(r"[^\w\s'-]", " ", text).split()
+        if not words or len(words) > 6:
+            return None
+        core = " ".join(w for w in words if w not in self.polite)
+        return core if core in self.oneword else None
+
+
+NEGATED_FACTOR = 0.25  # a negated phrase keeps a quarter of its weight: seen, but not believed
+
+
+def normalise(text: str) -> str:
+    """Lower-case, unify apostrophes, keep paragraph breaks as sentence ends, collapse spaces."""
+    text = unicodedata.normalize("NFC", text).replace("\u2019", "'").replace("\u2018", "'")
+    text = re.sub(r"\n[ \t]*\n", " . ", text.lower())
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _fail(path: Path, key: str, why: str) -> LexiconError:
+    return LexiconError(f"{path.name}: [{key}] {why}")
+
+
+def _compile(path: Path, key: str, pattern: str, *, whole_words: bool = True) -> re.Pattern[str]:
+    wrapped = rf"(?<!\w)(?:{pattern})(?!\w)" if whole_words else pattern
+    try:
+        return re.compile(wrapped, re.IGNORECASE)
+    except re.error as exc:
+        raise _fail(path, key, f"bad regular expression {pattern!r}: {exc}") from None
+
+
+def _alternation(path: Path, key: str, items: Any) -> re.Pattern[str] | None:
+    if not items:
+        return None
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        raise _fail(path, key, "expected a list of strings")
+    return _compile(path, key, "|".join(f"(?:{i})" for i in items))
+
+
+def _phrases(path: Path, section: str, table: Any) -> list[Phrase]:
+    if not isinstance(table, dict):
+        raise _fail(path, section, "expected a table with strong/medium/weak lists")
+    out: list[Phrase] = []
+    for tier, entries in table.items():
+        key = f"{section}.{tier}"
+        if tier not in TIER_WEIGHTS:
+            raise _fail(path, key, f"unknown tier; expected one of {sorted(TIER_WEIGHTS)}")
+        if not isinstance(entries, list):
+            raise _fail(path, key, "expected a list")
+        for i, entry in enumerate(entries):
+            weight = TIER_WEIGHTS[tier]
+            if isinstance(entry, dict):
+                pattern, weight = entry.get("pattern"), entry.get("weight", weight)
+                if not isinstance(weight, (int, float)) or not 0 < weight < 1:
+                    raise _fail(path, f"{key}[{i}]", "weight must be a number between 0 and 1")
+            else:
+                pattern = entry
+            if not isinstance(pattern, str) or not pattern.strip():
+                raise _fail(path, f"{key}[{i}]", "expected a non-empty pattern string")
+            out.append(Phrase(section, float(weight), pattern, _compile(path, key, pattern)))
+    return out
+
+
+def load_lexicon(path: Path) -> Lexicon:
+    """Read, validate and compile one language file."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise LexiconError(f"{path.name}: cannot read: {exc}") from None
+    language = data.pop("language", None)
+    if language != path.stem:
+        raise _fail(path, "language", f"must be {path.stem!r} (the file name), got {language!r}")
+    negation = data.pop("negation", {})
+    oneword = data.pop("unsubscribe_oneword", {})
+    phrases: list[Phrase] = []
+    for section, table in data.items():
+        if section not in INTENT_SECTIONS:
+            allowed = sorted(INTENT_SECTIONS | _SPECIAL)
+            raise _fail(path, section, f"unknown section; expected one of {allowed}")
+        phrases.extend(_phrases(path, section, table))
+    words = oneword.get("words", [])
+    polite = oneword.get("polite", [])
+    for key, items in (("words", words), ("polite", polite)):
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise _fail(path, f"unsubscribe_oneword.{key}", "expected a list of strings")
+    return Lexicon(
+        language=language,
+        phrases=tuple(phrases),
+        negation=_alternation(path, "negation.cues", negation.get("cues")),
+        breaks=_alternation(path, "negation.breaks", negation.get("breaks")),
+        oneword=frozenset(normalise(w) for w in words),
+        polite=frozenset(word for p in polite for word in normalise(p).split()),
+    )
+
+
+def load_lexicons(directory: Path) -> dict[str, Lexicon]:
+    """Every `{lang}.toml` in `directory`, by language code."""
+    files = sorted(directory.glob("*.toml"))
+    if not files:
+        raise LexiconError(f"{directory}: no lexicon files (*.toml)")
+    return {lex.language: lex for lex in map(load_lexicon, files)}
