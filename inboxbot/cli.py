@@ -164,7 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="inboxbot", description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("-c", "--config", help="TOML configuration (default: $INBOXBOT_CONFIG, then "
                                           f"{DEFAULT_CONFIG})")
-    p.add_argument("--log-level", default=os.environ.get("INBOXBOT_LOG_LEVEL", "INFO"))
+    p.add_argument("--log-level", default=os.environ.get("INBOXBOT_LOG_LEVEL"),
+                   help="DEBUG, INFO (default; WARNING for demo and classify), WARNING, ERROR")
     p.add_argument("--json-logs", action="store_true", help="one JSON object per log line")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -219,7 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logs.configure(args.log_level, json_logs=args.json_logs)
+    quiet = args.command in ("demo", "classify")  # their output is the table / the JSON
+    logs.configure(args.log_level or ("WARNING" if quiet else "INFO"), json_logs=args.json_logs)
     try:
         return int(args.func(args))
     except ConfigError as exc:

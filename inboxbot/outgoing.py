@@ -48,9 +48,10 @@ def build_message(out: Outgoing, *, sender: str, sender_name: str = "",
     msg["Auto-Submitted"] = clean_header(out.auto_submitted)
     msg["X-Auto-Response-Suppress"] = "All"
     msg["Precedence"] = "auto_reply"
-    for name, value in out.extra_headers:
-        msg[clean_header(name, 60)] = clean_header(value)
     msg.set_content(out.text, charset="utf-8", cte="quoted-printable")
     if out.html is not None:
         msg.add_alternative(out.html, subtype="html", charset="utf-8")
+    # After set_content: it drops Content-* headers such as Content-Language.
+    for name, value in out.extra_headers:
+        msg[clean_header(name, 60)] = clean_header(value)
     return msg
