@@ -93,22 +93,7 @@ class RuleClassifier:
         auto = automated_reasons(msg)
         if auto:
             return self._automated(msg, auto)
-        subject = _REPLY_PREFIX.sub("", msg.subject)
-        text = normalise(f"{subject}\n\n{msg.body}")
-        hits = self._hits(text, msg.language)
-        by_section: dict[str, list[Hit]] = {}
-        for hit in hits:
-            by_section.setdefault(hit.section, []).append(hit)
-        scores: dict[str, float] = {}
-        described: dict[str, list[str]] = {}
-        for section, group in by_section.items():
-            scores[section], kept = _score(group)
-            described[section] = self._describe(kept)
-        oneword = self._oneword(msg.body if msg.body.strip() else subject)
-        if oneword is not None:
-            lang, word = oneword
-            scores["unsubscribe"] = max(scores.get("unsubscribe", 0.0), ONEWORD_CONFIDENCE)
-            described["unsubscribe"] = [f"lexicon {lang} unsubscribe_oneword: '{word}'"]
+        scores, described, hits = self._analyse(msg)
         breach_score = scores.pop(BREACH, 0.0)
         breach = breach_score >= BREACH_THRESHOLD
         intents = [
@@ -140,6 +125,30 @@ class RuleClassifier:
             needs_review=confidence < self._threshold,
             breach_reported=breach,
         )
+
+    def intent_scores(self, msg: Inbound) -> dict[str, float]:
+        """Raw lexicon score per section (intents and "breach"), before ranking: the rule
+        features the learned head is trained on."""
+        return self._analyse(msg)[0]
+
+    def _analyse(self, msg: Inbound) -> tuple[dict[str, float], dict[str, list[str]], list[Hit]]:
+        subject = _REPLY_PREFIX.sub("", msg.subject)
+        text = normalise(f"{subject}\n\n{msg.body}")
+        hits = self._hits(text, msg.language)
+        by_section: dict[str, list[Hit]] = {}
+        for hit in hits:
+            by_section.setdefault(hit.section, []).append(hit)
+        scores: dict[str, float] = {}
+        described: dict[str, list[str]] = {}
+        for section, group in by_section.items():
+            scores[section], kept = _score(group)
+            described[section] = self._describe(kept)
+        oneword = self._oneword(msg.body if msg.body.strip() else subject)
+        if oneword is not None:
+            lang, word = oneword
+            scores["unsubscribe"] = max(scores.get("unsubscribe", 0.0), ONEWORD_CONFIDENCE)
+            described["unsubscribe"] = [f"lexicon {lang} unsubscribe_oneword: '{word}'"]
+        return scores, described, hits
 
     def _automated(self, msg: Inbound, reasons: list[str]) -> Verdict:
         subject_only = all(r.endswith("subject") or "subject (" in r for r in reasons)
