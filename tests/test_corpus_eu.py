@@ -70,8 +70,8 @@ def _load(lang: str) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("lang", LANGS)
 def test_corpus_lines_follow_the_schema(lang: str) -> None:
     for row in _load(lang):
-        rid = row.get("id")
-        assert set(row) == KEYS, f"{rid}: keys {sorted(row)}"
+        assert set(row) == KEYS, f"{row.get('id')}: keys {sorted(row)}"
+        rid = str(row["id"])
         assert row["lang"] == lang, rid
         labels = row["labels"]
         assert isinstance(labels, list) and 1 <= len(labels) <= 2, rid
