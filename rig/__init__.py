@@ -1,0 +1,22 @@
+"""Real servers on loopback for inboxbot's tests (not shipped with inboxbot).
+
+Dovecot for IMAP, an aiosmtpd server that records what it receives, and a throwaway PostgreSQL.
+Each one raises RigUnavailable when what it needs is not installed; tests skip on that.
+See rig/README.md for running them by hand.
+"""
+
+from rig._common import RigUnavailable
+from rig.dovecot import Dovecot, MailUser
+from rig.messages import make_message
+from rig.postgres import Postgres
+from rig.smtp import Received, RecordingSMTP
+
+__all__ = [
+    "Dovecot",
+    "MailUser",
+    "Postgres",
+    "Received",
+    "RecordingSMTP",
+    "RigUnavailable",
+    "make_message",
+]
