@@ -14,7 +14,11 @@ from pathlib import Path
 
 
 class RigUnavailable(RuntimeError):
-    """A server the rig needs is not installed or would not start here. Tests skip on it."""
+    """A server the rig needs is not installed here. Tests skip on it (see tests/conftest.py)."""
+
+
+class RigError(RuntimeError):
+    """An installed server would not start or answer: a real failure, never a skip."""
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ from typing import Any
 
 from imapclient import IMAPClient
 
-from rig._common import RigUnavailable, free_port, make_rig_dir, run_user, stop_process
+from inboxbot.config import MailboxSettings, Secret
+from rig._common import RigError, RigUnavailable, free_port, make_rig_dir, run_user, stop_process
 
 DOVECOT = "/usr/sbin/dovecot"
 DOVEADM = "/usr/bin/doveadm"
@@ -135,6 +136,8 @@ class Dovecot:
     def __init__(self, *, idle: bool = True, base: Path | None = None) -> None:
         if not Path(DOVECOT).exists():
             raise RigUnavailable(f"{DOVECOT} not found: apt-get install dovecot-imapd dovecot-core")
+        if shutil.which("openssl") is None:
+            raise RigUnavailable("openssl not found: it makes the rig's TLS certificate")
         self.idle = idle
         self.dir = base if base is not None else make_rig_dir("inboxbot-dovecot-")
         self.port = free_port()
@@ -222,7 +225,7 @@ class Dovecot:
     def _wait_ready(self, port: int, deadline: float, tls: bool) -> None:
         while True:
             if self._proc is not None and self._proc.poll() is not None:
-                raise RigUnavailable(f"dovecot exited at start:\n{self.tail_log()}")
+                raise RigError(f"dovecot exited at start:\n{self.tail_log()}")
             try:
                 with socket.create_connection((self.host, port), timeout=1.0) as sock:
                     if tls:
@@ -237,7 +240,7 @@ class Dovecot:
                 pass
             if time.monotonic() > deadline:
                 self.stop()
-                raise RigUnavailable(f"dovecot did not greet on port {port}:\n{self.tail_log()}")
+                raise RigError(f"dovecot did not greet on port {port}:\n{self.tail_log()}")
             time.sleep(0.02)
 
     def stop(self, graceful: bool = False) -> None:
@@ -253,10 +256,7 @@ class Dovecot:
         stop_process(self._proc)
         self._proc = None
         if not graceful:
-            try:
-                os.killpg(pgid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            _kill_group(pgid)
 
     def restart(self, graceful: bool = False) -> None:
         self.stop(graceful)
@@ -265,15 +265,15 @@ class Dovecot:
     def kill(self) -> None:
         """SIGKILL master and children together, the way a crash or an OOM kill looks."""
         if self._proc is not None:
-            os.killpg(self._proc.pid, signal.SIGKILL)
+            _kill_group(self._proc.pid)
             self._proc.wait()
             self._proc = None
             # A killed master leaves its pidfile behind; the next start must not trip on it.
             (self.dir / "run" / "master.pid").unlink(missing_ok=True)
 
     def cleanup(self) -> None:
-        """Stop and delete the rig folder."""
-        self.stop()
+        """Stop and delete the rig folder. Kills rather than stops: nothing will start again."""
+        self.kill()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self) -> Dovecot:
@@ -321,7 +321,7 @@ class Dovecot:
         text = resp.decode() if isinstance(resp, bytes) else str(resp)
         match = re.search(r"APPENDUID \d+ (\d+)", text)
         if match is None:
-            raise RuntimeError(f"no APPENDUID in {text!r}")
+            raise RigError(f"no APPENDUID in {text!r}")
         return int(match.group(1))
 
     def list_uids(self, user: str, folder: str = "INBOX") -> list[int]:
@@ -333,6 +333,18 @@ class Dovecot:
         with self.connect(user) as client:
             return dict(client.folder_status(folder, ["UIDVALIDITY", "UIDNEXT", "MESSAGES"]))
 
+    def mailbox_settings(
+        self, user: str, security: str = "tls", name: str = "privacy", **overrides: Any
+    ) -> MailboxSettings:
+        """inboxbot settings that reach this server as `user`, TLS verified against our CA."""
+        port = self.ssl_port if security == "tls" else self.port
+        fields: dict[str, Any] = dict(
+            name=name, kind="imap", host=self.host, port=port, security=security,
+            username=user, password=Secret(self.users[user].password), ca_file=self.ca_file,
+        )  # fmt: skip
+        fields.update(overrides)
+        return MailboxSettings(**fields)
+
     def set_uidvalidity(self, user: str, value: int, folder: str = "INBOX") -> None:
         """Force a new UIDVALIDITY (doveadm mailbox update), as after a server-side rebuild."""
         if not Path(DOVEADM).exists():
@@ -341,4 +353,29 @@ class Dovecot:
                "--uid-validity", str(value), folder]  # fmt: skip
         done = subprocess.run(self.runas.wrap(cmd), capture_output=True, text=True)
         if done.returncode != 0:
-            raise RuntimeError(f"doveadm failed: {done.stderr.strip()}")
+            raise RigError(f"doveadm failed: {done.stderr.strip()}")
+
+
+def _kill_group(pgid: int, timeout: float = 5.0) -> None:
+    """SIGKILL a process group and wait until none of it runs: until then a dying login
+    process may still hold the listening socket, and clients see resets, not refusals."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while _group_running(pgid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def _group_running(pgid: int) -> bool:
+    """Whether a process of the group is still alive. Zombies do not count: they hold no
+    sockets, and where PID 1 does not reap orphans (some containers) they never go away."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
+            return True
+    return False

@@ -14,7 +14,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from rig._common import RigUnavailable, free_port, make_rig_dir, run_user
+from rig._common import RigError, RigUnavailable, free_port, make_rig_dir, run_user
 
 DATABASE = "inboxbot"
 
@@ -67,7 +67,7 @@ class Postgres:
             argv = self.runas.wrap(argv)
         done = subprocess.run(argv, capture_output=True, text=True, cwd=self.dir)
         if done.returncode != 0:
-            raise RigUnavailable(f"{tool} failed ({done.returncode}): {done.stderr.strip()}")
+            raise RigError(f"{tool} failed ({done.returncode}): {done.stderr.strip()}")
 
     def start(self) -> None:
         if self._started:
