@@ -1,0 +1,351 @@
+"""IMAP source: one folder of one account over one connection. The only module importing imapclient.
+
+    folder = ImapFolder(settings, "INBOX")
+    status = await folder.open()                  # FolderStatus(uidvalidity, uidnext, exists)
+    batch = await folder.fetch_after(last_uid)    # RawMessage list, UID ascending
+    ...store, then...
+    await folder.mark_done([m.uid for m in batch])
+    await folder.wait_for_change()                # IDLE, or a poll interval and a NOOP
+
+imapclient blocks, so every call runs on a thread of the folder's own (one-thread) executor:
+IDLE holds that thread for minutes and must not starve the loop's shared pool, and one thread
+per connection also keeps calls on one socket strictly in order.
+
+Errors: network trouble, TLS failures and a dropped connection raise TransientError; a refused
+login or a missing folder raise PermanentError; plain-text login to a host off loopback without
+`allow_plain_login` raises ConfigError. After any error the folder is closed: call open() again.
+
+Logs name the account, folder and UIDs, never message content. (Keep the `imapclient` logger
+above DEBUG: at DEBUG it logs the protocol, bodies included.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import ipaddress
+import logging
+import ssl
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from imapclient import IMAPClient, SocketTimeout  # type: ignore[import-untyped]
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError  # type: ignore[import-untyped]
+
+from inboxbot.config import MailboxSettings
+from inboxbot.domain import RawMessage
+from inboxbot.errors import ConfigError, InboxbotError, PermanentError, TransientError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# How often a thread in IDLE looks up to see whether close() or a cancellation wants it back.
+IDLE_SLICE = 1.0
+# A bad certificate is rarely fixed within seconds: retry it slowly.
+TLS_RETRY_AFTER = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class FolderStatus:
+    """What SELECT said. A UIDVALIDITY other than the stored one voids every stored UID."""
+
+    uidvalidity: int
+    uidnext: int
+    exists: int
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class ImapFolder:
+    """One selected IMAP folder. Use it from one task at a time; close() may come from another."""
+
+    def __init__(self, settings: MailboxSettings, folder: str, *, timeout: float = 60.0) -> None:
+        self.settings = settings
+        self.folder = folder
+        self.timeout = timeout  # connect and read timeout of the socket, seconds
+        self._client: Any = None  # IMAPClient while open
+        self._status: FolderStatus | None = None
+        self._lock = asyncio.Lock()
+        self._stop = threading.Event()
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+
+    def __repr__(self) -> str:
+        return f"ImapFolder({self.settings.name!r}, {self.folder!r})"
+
+    @property
+    def label(self) -> str:
+        return f"{self.settings.name}/{self.folder}"
+
+    @property
+    def is_open(self) -> bool:
+        return self._client is not None
+
+    @property
+    def status(self) -> FolderStatus:
+        """The status from the last open(). Raises if the folder is not open."""
+        if self._status is None:
+            raise RuntimeError(f"{self.label} is not open")
+        return self._status
+
+    @property
+    def supports_idle(self) -> bool:
+        """Whether the server offers IDLE (known once open)."""
+        return self._client is not None and bool(self._client.has_capability("IDLE"))
+
+    # -- connecting -------------------------------------------------------------------------
+
+    async def open(self) -> FolderStatus:
+        """Connect, STARTTLS if configured, log in and SELECT the folder."""
+        self._check_policy()
+        if self._client is not None:
+            await self.close()
+        self._stop.clear()
+        client, status = await self._call(self._open_sync, "connect")
+        self._client, self._status = client, status
+        log.info("%s: open, uidvalidity=%d uidnext=%d exists=%d idle=%s", self.label,
+                 status.uidvalidity, status.uidnext, status.exists, self.supports_idle)  # fmt: skip
+        return status
+
+    async def close(self) -> None:
+        """Log out (best effort). Ends a wait_for_change() in progress within IDLE_SLICE."""
+        self._stop.set()
+        async with self._lock:
+            client, self._client, self._status = self._client, None, None
+            pool, self._pool = self._pool, None
+            if client is not None and pool is not None:
+                await asyncio.get_running_loop().run_in_executor(pool, _logout_quietly, client)
+            if pool is not None:
+                pool.shutdown(wait=False)
+
+    async def __aenter__(self) -> ImapFolder:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def _check_policy(self) -> None:
+        s = self.settings
+        if s.password is None:
+            raise ConfigError(f"mailboxes.{s.name}: no password configured")
+        if s.security == "plain" and not s.allow_plain_login and not is_loopback(s.host):
+            raise ConfigError(
+                f"mailboxes.{s.name}: security 'plain' would send the password unencrypted to "
+                f"{s.host}; use 'tls' or 'starttls', or set allow_plain_login = true"
+            )
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        s = self.settings
+        if not s.verify_tls:
+            log.warning("%s: TLS certificate verification is switched off", self.label)
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            return ctx
+        return ssl.create_default_context(cafile=str(s.ca_file) if s.ca_file else None)
+
+    def _open_sync(self) -> tuple[Any, FolderStatus]:
+        s = self.settings
+        ctx = self._ssl_context() if s.security != "plain" else None
+        client = IMAPClient(s.host, s.port, ssl=s.security == "tls", ssl_context=ctx,
+                            timeout=SocketTimeout(connect=self.timeout, read=self.timeout))  # fmt: skip
+        client.normalise_times = False  # keep INTERNALDATE's zone: it is the legal receipt time
+        try:
+            if s.security == "starttls":
+                if not client.has_capability("STARTTLS"):
+                    raise PermanentError(f"{self.label}: server does not offer STARTTLS")
+                client.starttls(ctx)
+            assert s.password is not None
+            try:
+                client.login(s.username, s.password.value)
+            except LoginError as exc:
+                # The server's text, never our arguments: the password stays out of the message.
+                raise PermanentError(f"{self.label}: login refused for {s.username}: {exc}") from None
+            try:
+                info = client.select_folder(self.folder)
+            except IMAPClientAbortError:
+                raise
+            except IMAPClientError as exc:
+                raise PermanentError(f"{self.label}: cannot select folder: {exc}") from None
+        except BaseException:
+            _shutdown_quietly(client)
+            raise
+        status = FolderStatus(
+            uidvalidity=int(info[b"UIDVALIDITY"]),
+            uidnext=int(info.get(b"UIDNEXT", 0)),
+            exists=int(info.get(b"EXISTS", 0)),
+        )
+        return client, status
+
+    # -- reading ----------------------------------------------------------------------------
+
+    async def fetch_after(self, after_uid: int, limit: int | None = None) -> list[RawMessage]:
+        """Messages with UID > after_uid, ascending, at most `limit` (default fetch_batch).
+
+        BODY.PEEK[] leaves \\Seen alone, so a person reading the mailbox sees what is new.
+        """
+        limit = limit if limit is not None else self.settings.fetch_batch
+        return await self._call(functools.partial(self._fetch_sync, after_uid, limit), "fetch")
+
+    def _fetch_sync(self, after_uid: int, limit: int) -> list[RawMessage]:
+        client = self._need_client()
+        client.noop()  # Dovecot reports mail that arrived since SELECT only on NOOP/IDLE, not SEARCH
+        # "N:*" always matches the highest UID, even below N: filter it out again.
+        found = client.search(["UID", f"{after_uid + 1}:*"])
+        uids = sorted(u for u in found if u > after_uid)[:limit]
+        if not uids:
+            return []
+        data = client.fetch(uids, ["BODY.PEEK[]", "INTERNALDATE"])
+        status = self.status
+        out = []
+        for uid in uids:
+            item = data.get(uid)
+            if item is None or b"BODY[]" not in item:
+                continue  # expunged between SEARCH and FETCH
+            out.append(RawMessage(
+                account=self.settings.name, folder=self.folder, uidvalidity=status.uidvalidity,
+                uid=uid, raw=bytes(item[b"BODY[]"]), internaldate=item.get(b"INTERNALDATE"),
+            ))  # fmt: skip
+        log.debug("%s: fetched uids %s", self.label, [m.uid for m in out])
+        return out
+
+    async def wait_for_change(self, timeout: float | None = None) -> bool:
+        """Wait until the folder may have changed; True if the server said it did.
+
+        With IDLE (offered and `settings.idle`): up to `timeout` (default idle_timeout), returning
+        early on EXISTS, EXPUNGE or FETCH. Without: sleep `timeout` (default poll_interval), then
+        NOOP to prove the connection still lives, and return True. A dead connection (EOF, BYE)
+        raises TransientError.
+        """
+        if self.supports_idle and self.settings.idle:
+            wait = self.settings.idle_timeout if timeout is None else timeout
+            return await self._call(functools.partial(self._idle_sync, wait), "IDLE")
+        await asyncio.sleep(self.settings.poll_interval if timeout is None else timeout)
+        await self._call(lambda: self._need_client().noop(), "NOOP")
+        return True
+
+    def _idle_sync(self, timeout: float) -> bool:
+        client = self._need_client()
+        client.idle()
+        deadline = time.monotonic() + timeout
+        changed = False
+        while not changed and not self._stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            step = min(remaining, IDLE_SLICE)
+            started = time.monotonic()
+            responses = client.idle_check(timeout=step)
+            # An empty answer long before the timeout means EOF: the server is gone.
+            if not responses and time.monotonic() - started < step / 2:
+                raise TransientError(f"{self.label}: connection closed during IDLE", retry_after=5)
+            changed = _any_change(self.label, responses)
+        _text, responses = client.idle_done()
+        return _any_change(self.label, responses) or changed
+
+    # -- writing ----------------------------------------------------------------------------
+
+    async def mark_done(self, uids: Sequence[int]) -> None:
+        """Set `done_keyword` on these UIDs. Cosmetic (the store is the record), so a server
+        that refuses keywords only earns a warning; a dead connection still raises."""
+        if uids:
+            await self._call(functools.partial(self._mark_sync, list(uids)), "store")
+
+    def _mark_sync(self, uids: list[int]) -> None:
+        try:
+            self._need_client().add_flags(uids, [self.settings.done_keyword], silent=True)
+        except IMAPClientAbortError:
+            raise
+        except IMAPClientError as exc:
+            log.warning("%s: could not flag uids %s: %s", self.label, uids, exc)
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _need_client(self) -> Any:
+        if self._client is None:
+            raise TransientError(f"{self.label}: not connected", retry_after=0)
+        return self._client
+
+    async def _call(self, fn: Callable[[], T], what: str) -> T:
+        """Run `fn` on this folder's thread; map library errors; on failure drop the connection."""
+        async with self._lock:
+            if self._pool is None:
+                self._pool = concurrent.futures.ThreadPoolExecutor(1, f"imap-{self.label}")
+            future = asyncio.get_running_loop().run_in_executor(self._pool, fn)
+            try:
+                # shield: when the caller is cancelled, the thread still owns the socket.
+                return await asyncio.shield(future)
+            except asyncio.CancelledError:
+                self._stop.set()  # IDLE returns within IDLE_SLICE; its socket is then closed
+                self._abandon(future)
+                raise
+            except Exception as exc:
+                self._drop()
+                raise self._translate(exc, what) from exc
+
+    def _abandon(self, future: asyncio.Future[Any]) -> None:
+        client, self._client, self._status = self._client, None, None
+
+        def _done(fut: asyncio.Future[Any]) -> None:
+            if not fut.cancelled():
+                fut.exception()  # retrieved, so asyncio does not log it as forgotten
+            if client is not None:
+                _shutdown_quietly(client)
+
+        future.add_done_callback(_done)
+
+    def _drop(self) -> None:
+        client, self._client, self._status = self._client, None, None
+        if client is not None:
+            _shutdown_quietly(client)
+
+    def _translate(self, exc: Exception, what: str) -> InboxbotError:
+        if isinstance(exc, InboxbotError):
+            return exc
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return TransientError(f"{self.label}: TLS certificate not trusted: {exc.verify_message}",
+                                  retry_after=TLS_RETRY_AFTER)  # fmt: skip
+        if isinstance(exc, (IMAPClientAbortError, OSError, EOFError)):
+            return TransientError(f"{self.label}: {what} failed: {type(exc).__name__}: {exc}")
+        if isinstance(exc, IMAPClientError):
+            return TransientError(f"{self.label}: {what} refused by server: {exc}")
+        return TransientError(f"{self.label}: {what} failed unexpectedly: {type(exc).__name__}")
+
+
+def _any_change(label: str, responses: list[Any]) -> bool:
+    """EXISTS/EXPUNGE/FETCH mean a change; untagged OK is a keepalive; BYE means goodbye."""
+    changed = False
+    for resp in responses:
+        head = resp[0] if resp else b""
+        if head == b"BYE":
+            raise TransientError(f"{label}: server closed the connection (BYE)", retry_after=5)
+        if head not in (b"OK", b"NO", b"BAD"):
+            changed = True
+    return changed
+
+
+def _logout_quietly(client: Any) -> None:
+    try:
+        client.socket().settimeout(5.0)  # a dead peer must not hold close() for a full timeout
+        client.logout()
+    except Exception:
+        _shutdown_quietly(client)
+
+
+def _shutdown_quietly(client: Any) -> None:
+    try:
+        client.shutdown()
+    except Exception:
+        pass
