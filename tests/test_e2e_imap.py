@@ -110,8 +110,7 @@ async def test_sample_mailbox_over_imap_and_smtp(
 
     # Acknowledgements: one per person who wrote first in a thread, none to automated mail.
     received = {str(r.message["In-Reply-To"]).strip(): r for r in smtp_server.messages}
-    follow_up_file = next(n for n, row in table.items() if "follow-up" in (row.get("notes") or "")
-                          ) if False else "1700000034.M34P1.sample:2,"
+    follow_up_file = "1700000034.M34P1.sample:2,"  # replies to 1700000001 (see the README)
     for mid, f in by_id.items():
         row = table[f.name]
         raw = f.read_bytes()
