@@ -81,10 +81,13 @@ async def write_command(settings: Settings, action: str, address: str | None, *,
         if action == "push":
             targets = [t for t in make_targets(settings) if target is None or t.name == target]
             report = await deliver_pushes(targets, now)
-            print(f"{report.sent} delivered, {report.deferred} deferred, {report.failed} refused")
+            waiting = await SuppressionPush.filter(
+                status="pending", target__in=[t.name for t in targets]).count()
+            print(f"{report.sent} delivered, {report.deferred} deferred, {report.failed} refused, "
+                  f"{waiting} waiting")
             for error in report.errors:
                 print(f"  {error}", file=sys.stderr)
-            return 1 if report.deferred else 0
+            return 1 if waiting else 0
         return await _status()
     finally:
         await close_store()

@@ -136,9 +136,9 @@ async def sync(settings: Settings, *, now: datetime, target: str | None = None,
     async with in_transaction() as tx:
         rows = await Suppression.all().using_db(tx).order_by("id")
         for row in rows:
-            action = "suppress" if row.address else "forget"
-            await enqueue(new_event(action, row.address_hash, row.address, row.scope, now), names,
-                          conn=tx)
+            event = (new_event("suppress", row.address_hash, row.address, row.scope, now) if row.address
+                     else new_event("forget", row.address_hash, None, row.scope, now))
+            await enqueue(event, names, conn=tx)
         await SuppressionLog.create(using_db=tx, at=now, actor=actor[:100], kind="sync",
                                     detail=f"{len(rows)} entries to {', '.join(names) or 'no targets'}")
     return len(rows)
