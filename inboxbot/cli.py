@@ -152,9 +152,17 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
 
 def cmd_suppress(args: argparse.Namespace) -> int:
-    from inboxbot.reports import suppress_command
+    if args.action in ("list", "check", "export"):
+        from inboxbot.reports import suppress_command
 
-    return asyncio.run(suppress_command(_settings(args), args.action, args.address, args.format))
+        return asyncio.run(suppress_command(_settings(args), args.action, args.address, args.format))
+    from inboxbot.marketing.commands import write_command
+
+    actor = args.actor or os.environ.get("SUDO_USER") or os.environ.get("USER") or "dpo"
+    return asyncio.run(write_command(
+        _settings(args), args.action, args.address, scope=args.scope, reason=args.reason or "",
+        source=args.source or "", actor=actor, target=args.target,
+    ))
 
 
 # -- parser ------------------------------------------------------------------------------------
@@ -210,10 +218,19 @@ def build_parser() -> argparse.ArgumentParser:
     pg.add_argument("--dry-run", action="store_true", help="show what would go")
     pg.set_defaults(func=cmd_purge)
 
-    s = sub.add_parser("suppress", help="the suppression list")
-    s.add_argument("action", choices=("list", "check", "export"))
-    s.add_argument("address", nargs="?", help="for check")
+    s = sub.add_parser("suppress", help="the suppression list and its marketing systems",
+                       description="list | check ADDRESS | export | add ADDRESS | remove ADDRESS "
+                                   "--reason R | forget ADDRESS --reason R (after an erasure) | "
+                                   "sync (queue everything again) | push (deliver now) | status")
+    s.add_argument("action", choices=("list", "check", "export", "add", "remove", "forget", "sync",
+                                      "push", "status"))
+    s.add_argument("address", nargs="?", help="for check, add, remove, forget")
     s.add_argument("--format", choices=("csv", "json"), default="csv", help="for export")
+    s.add_argument("--scope", default="all", help="add/remove: 'all' marketing (default) or a list name")
+    s.add_argument("--reason", default="", help="remove/forget: why (required, recorded)")
+    s.add_argument("--source", default="", help="add: where the request came from (ticket, message)")
+    s.add_argument("--target", default=None, help="sync/push: only this marketing target")
+    s.add_argument("--actor", default="", help="who (default: $USER)")
     s.set_defaults(func=cmd_suppress)
     return p
 

@@ -142,6 +142,48 @@ class ClassifierSettings:
     review_threshold: float = 0.55
 
 
+MarketingKind = Literal["webhook", "file", "listmonk", "pardot", "brevo"]
+MARKETING_KINDS: tuple[str, ...] = ("webhook", "file", "listmonk", "pardot", "brevo")
+
+
+@dataclass(frozen=True)
+class MarketingTarget:
+    """One marketing system (or export) that must learn of every suppression. `[[marketing]]`.
+
+    `secret` is the kind's credential: the webhook's HMAC key (`secret_*`), listmonk's API token
+    (`token_*`), Brevo's API key (`api_key_*`), Pardot's access token (`access_token_*`, or
+    leave it out and give `token_url`, `client_id` and `client_secret_*` for the OAuth
+    client-credentials flow). `lists` maps our scope names to the system's list ids.
+    """
+
+    name: str
+    kind: MarketingKind
+    url: str = ""
+    secret: Secret | None = None
+    username: str = ""  # listmonk API user
+    hashed_only: bool = False  # webhook and file: send and keep the SHA-256, never the address
+    lists: tuple[tuple[str, str], ...] = ()  # (scope, list id)
+    path: Path | None = None  # file
+    format: Literal["csv", "json"] = "csv"  # file
+    business_unit_id: str = ""  # pardot: the Pardot-Business-Unit-Id header
+    token_url: str = ""  # pardot: OAuth token endpoint (client-credentials flow)
+    client_id: str = ""
+    client_secret: Secret | None = None
+    timeout: float = 10.0  # seconds per HTTP request
+
+    def list_id(self, scope: str) -> str | None:
+        """The system's list id for a named scope, or None (the scope is applied as 'all')."""
+        return dict(self.lists).get(scope)
+
+
+@dataclass(frozen=True)
+class SuppressionSettings:
+    # Domains whose mailboxes ignore "+tag" (anna+news@ is anna@): folded before hashing.
+    fold_plus_domains: frozenset[str] = frozenset()
+    # Our own List-Unsubscribe mailto addresses (RFC 2369): mail to them asks to unsubscribe.
+    list_unsubscribe_addresses: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Settings:
     organisation: Organisation = field(default_factory=Organisation)
@@ -156,6 +198,8 @@ class Settings:
     state_dir: Path = Path("state")
     prompts_dir: Path = DEFAULT_PROMPTS
     outbox_interval: float = 5.0
+    suppression: SuppressionSettings = field(default_factory=SuppressionSettings)
+    marketing: tuple[MarketingTarget, ...] = ()
 
     @property
     def db_url(self) -> str:
@@ -398,6 +442,78 @@ def _transport(t: _Table, base: Path, environ: Mapping[str, str]) -> TransportSe
     return tr
 
 
+_SECRET_STEM = {"webhook": "secret", "listmonk": "token", "brevo": "api_key", "pardot": "access_token"}
+_DEFAULT_URL = {"pardot": "https://pi.pardot.com", "brevo": "https://api.brevo.com"}
+
+
+def _marketing(t: _Table, base: Path, environ: Mapping[str, str]) -> MarketingTarget:
+    if "kind" not in t.data:
+        raise ConfigError(f"{t.key('kind')}: every marketing target needs a kind "
+                          f"({', '.join(MARKETING_KINDS)})")
+    kind = t.choice("kind", MARKETING_KINDS, "")
+    name = t.string("name", kind)
+    url = t.string("url", _DEFAULT_URL.get(kind, "")).rstrip("/")
+    if kind != "file":
+        if not url.startswith(("https://", "http://")):
+            raise ConfigError(f"{t.key('url')}: expected an http(s) URL for a {kind} target, got {url!r}")
+    lists_raw = t.get("lists", dict, {})
+    for scope, list_id in lists_raw.items():
+        if not isinstance(list_id, (str, int)) or isinstance(list_id, bool):
+            raise ConfigError(f"{t.key('lists')}.{scope}: expected a list id (string or integer)")
+    stem = _SECRET_STEM.get(kind)
+    target = MarketingTarget(
+        name=name,
+        kind=kind,  # type: ignore[arg-type]
+        url=url,
+        secret=t.secret(stem, environ) if stem else None,
+        username=t.string("username", "") if kind == "listmonk" else "",
+        hashed_only=t.boolean("hashed_only", False) if kind in ("webhook", "file") else False,
+        lists=tuple((str(k), str(v)) for k, v in lists_raw.items()),
+        path=t.path_value("path", base) if kind == "file" else None,
+        format=t.choice("format", ("csv", "json"), "csv") if kind == "file" else "csv",  # type: ignore[arg-type]
+        business_unit_id=t.string("business_unit_id", "") if kind == "pardot" else "",
+        token_url=t.string("token_url", "") if kind == "pardot" else "",
+        client_id=t.string("client_id", "") if kind == "pardot" else "",
+        client_secret=t.secret("client_secret", environ) if kind == "pardot" else None,
+        timeout=t.number("timeout", 10.0, minimum=0.05),
+    )
+    if kind == "file" and target.path is None:
+        raise ConfigError(f"{t.key('path')}: a file target needs a path")
+    if kind == "webhook" and target.secret is None:
+        raise ConfigError(f"{t.key('secret')}: a webhook needs a signing key (secret_env, secret_file "
+                          "or secret_credential)")
+    if kind == "listmonk" and (not target.username or target.secret is None):
+        raise ConfigError(f"{t.key('username')}: listmonk needs username and token_env/_file/_credential")
+    if kind == "brevo" and target.secret is None:
+        raise ConfigError(f"{t.key('api_key')}: brevo needs api_key_env, api_key_file or api_key_credential")
+    if kind == "pardot":
+        if not target.business_unit_id:
+            raise ConfigError(f"{t.key('business_unit_id')}: pardot needs the business unit id (0Uv...)")
+        oauth = bool(target.token_url or target.client_id or target.client_secret)
+        if oauth and (not target.token_url or not target.client_id or target.client_secret is None):
+            raise ConfigError(f"{t.key('token_url')}: the OAuth flow needs token_url, client_id and "
+                              "client_secret_env/_file/_credential together")
+        if oauth == (target.secret is not None):
+            raise ConfigError(f"{t.key('access_token')}: give either access_token_env/_file/_credential "
+                              "or token_url + client_id + client_secret, not both and not neither")
+    t.check_unknown()
+    return target
+
+
+def _suppression(t: _Table) -> SuppressionSettings:
+    d = SuppressionSettings()
+    domains = t.strings("fold_plus_domains", tuple(sorted(d.fold_plus_domains)))
+    addresses = t.strings("list_unsubscribe_addresses", d.list_unsubscribe_addresses)
+    for addr in addresses:
+        if "@" not in addr:
+            raise ConfigError(f"{t.key('list_unsubscribe_addresses')}: expected email addresses, got {addr!r}")
+    t.check_unknown()
+    return SuppressionSettings(
+        fold_plus_domains=frozenset(dom.strip().lower().rstrip(".") for dom in domains),
+        list_unsubscribe_addresses=tuple(a.strip().lower() for a in addresses),
+    )
+
+
 def settings_from_dict(
     data: Mapping[str, Any], *, base: Path = Path("."), environ: Mapping[str, str] | None = None
 ) -> Settings:
@@ -487,6 +603,14 @@ def settings_from_dict(
     prompts_dir = w.path_value("prompts_dir", base) or DEFAULT_PROMPTS
     outbox_interval = w.number("outbox_interval", 5.0, minimum=0.05)
     w.check_unknown()
+    suppression = _suppression(root.table("suppression"))
+    marketing_raw = root.get("marketing", list, [])
+    marketing = tuple(
+        _marketing(_Table(item, f"marketing[{i}]"), base, env) for i, item in enumerate(marketing_raw)
+    )
+    target_names = [m.name for m in marketing]
+    if len(set(target_names)) != len(target_names):
+        raise ConfigError("marketing: two targets share a name; give each a unique name")
     root.seen.add("mailbox")
     root.check_unknown()
     return Settings(
@@ -502,6 +626,8 @@ def settings_from_dict(
         state_dir=state_dir,
         prompts_dir=prompts_dir,
         outbox_interval=outbox_interval,
+        suppression=suppression,
+        marketing=marketing,
     )
 
 

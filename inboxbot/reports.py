@@ -12,7 +12,6 @@ from inboxbot.clock import now
 from inboxbot.config import Settings
 from inboxbot.store import close_store, open_store
 from inboxbot.store.models import Suppression, Ticket
-from inboxbot.suppression import address_hash, normalise_address
 
 OPEN_STATES = ("open", "awaiting_identity", "extended")
 
@@ -64,12 +63,20 @@ async def suppress_command(settings: Settings, action: str, address: str | None,
             if not address:
                 print("inboxbot suppress check: give an ADDRESS", file=sys.stderr)
                 return 2
-            row = await Suppression.filter(address_hash=address_hash(address)).first()
-            norm = normalise_address(address)
-            if row is None:
+            from inboxbot.marketing.manage import hash_candidates, normalised
+
+            # By hash: an entry whose address was dropped after an erasure still answers.
+            found = await Suppression.filter(
+                address_hash__in=hash_candidates(settings, address)
+            ).order_by("created_at", "id")
+            norm = normalised(settings, address)[0]
+            if not found:
                 print(f"{norm}: not suppressed")
                 return 1
-            print(f"{norm}: suppressed since {row.created_at:%Y-%m-%d} (scope {row.scope}, {row.source})")
+            for row in found:
+                kept = "" if row.address else "; address erased, hash kept"
+                print(f"{norm}: suppressed since {row.created_at:%Y-%m-%d} (scope {row.scope}, "
+                      f"{row.source}{kept})")
             return 0
         rows = await Suppression.all().order_by("created_at", "id")
     finally:

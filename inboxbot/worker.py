@@ -1,4 +1,5 @@
-"""The long-running worker: one watcher per mailbox folder, one outbox deliverer.
+"""The long-running worker: one watcher per mailbox folder, one outbox deliverer, one pusher of
+suppressions to the marketing systems.
 
 `run(once=True)` processes what is there, delivers what it can, and returns; `run()` keeps
 watching (IDLE, or polling where IDLE is missing) until `stop` is set (SIGTERM).
@@ -9,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from inboxbot.config import MailboxSettings, Settings
 from inboxbot.errors import PermanentError, TransientError
+from inboxbot.marketing import SuppressionTarget, make_targets
+from inboxbot.marketing.pushes import deliver_pushes
 from inboxbot.outbox import deliver_due, pending_count
 from inboxbot.pipeline import TRANSIENT_DB_ERRORS, Outcome, Processor, utc_now
 from inboxbot.reminders import queue_reminders
@@ -33,18 +36,22 @@ class RunReport:
     outcomes: list[Outcome] = field(default_factory=list)
     sent: int = 0
     pending: int = 0
+    pushed: int = 0  # suppression events delivered to marketing systems
     errors: list[str] = field(default_factory=list)
 
 
 class Worker:
     def __init__(self, settings: Settings, processor: Processor, transport: Transport,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+                 clock: Callable[[], datetime] = utc_now,
+                 targets: Sequence[SuppressionTarget] | None = None) -> None:
         self.settings = settings
+        self.targets = list(targets) if targets is not None else make_targets(settings)
         self.processor = processor
         self.transport = transport
         self.clock = clock
         self.stop = asyncio.Event()
         self.outbox_wakeup = asyncio.Event()
+        self.push_wakeup = asyncio.Event()
         self.report = RunReport()
 
     # -- entry point -------------------------------------------------------------------------
@@ -61,11 +68,14 @@ class Worker:
             await asyncio.gather(*watchers)
             await self._remind()
             await self._deliver_all()
+            await self._push_all()
             self.report.pending = await pending_count()
             return self.report
         tasks = [asyncio.create_task(w) for w in watchers]
         tasks.append(asyncio.create_task(self._deliver_forever()))
         tasks.append(asyncio.create_task(self._remind_forever()))
+        if self.targets:
+            tasks.append(asyncio.create_task(self._push_forever()))
         await self.stop.wait()
         for t in tasks:
             t.cancel()
@@ -77,6 +87,8 @@ class Worker:
 
     async def _processed(self, outcomes: list[Outcome]) -> None:
         self.report.outcomes.extend(outcomes)
+        if any(o.suppressed for o in outcomes):
+            self.push_wakeup.set()
         if any(o.acknowledged or o.outcome in ("ticket", "follow_up") for o in outcomes):
             self.outbox_wakeup.set()
 
@@ -203,6 +215,33 @@ class Worker:
             self.outbox_wakeup.clear()
             try:
                 await asyncio.wait_for(self.outbox_wakeup.wait(), self.settings.outbox_interval)
+            except TimeoutError:
+                pass
+
+    # -- suppression pushes ------------------------------------------------------------------
+
+    async def _push_all(self) -> None:
+        """--once: one round; a target that defers is retried by the next run."""
+        if not self.targets:
+            return
+        try:
+            result = await deliver_pushes(self.targets, self.clock)
+        except TRANSIENT_DB_ERRORS as exc:
+            log.warning("suppression pushes: %s", exc)
+            return
+        self.report.pushed += result.sent
+
+    async def _push_forever(self) -> None:
+        while not self.stop.is_set():
+            try:
+                result = await deliver_pushes(self.targets, self.clock)
+                self.report.pushed += result.sent
+            except TRANSIENT_DB_ERRORS as exc:
+                log.warning("suppression pushes: %s", exc)
+            # Rows waiting on backoff are picked up by a later round; new suppressions wake us.
+            self.push_wakeup.clear()
+            try:
+                await asyncio.wait_for(self.push_wakeup.wait(), self.settings.outbox_interval)
             except TimeoutError:
                 pass
 

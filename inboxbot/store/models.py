@@ -166,3 +166,46 @@ class DeadLetter(models.Model):
 
     class Meta:
         table = "dead_letter"
+
+
+class SuppressionPush(models.Model):
+    """One suppression event on its way to one marketing system: the persistent push outbox.
+
+    Written in the same transaction as the Suppression row, so a crash cannot leave a
+    suppression that never reaches marketing. `(event_id, target)` is unique: an event goes to a
+    target once; adapters are idempotent, so a retry after an unclear failure is harmless.
+    Rows for one target are delivered in order (an unsuppress never overtakes its suppress).
+    """
+
+    id = fields.IntField(primary_key=True)
+    event_id = fields.CharField(max_length=64)
+    target = fields.CharField(max_length=100, db_index=True)
+    action = fields.CharField(max_length=16)  # suppress, unsuppress, forget
+    address = fields.CharField(max_length=320, null=True)  # dropped on erasure
+    address_hash = fields.CharField(max_length=64, db_index=True)
+    scope = fields.CharField(max_length=100, default="all")
+    event_at = fields.DatetimeField()
+    status = fields.CharField(max_length=16, default="pending", db_index=True)  # pending, sent, failed
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField()
+    last_error = fields.TextField(default="")
+    sent_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "suppression_push"
+        unique_together = (("event_id", "target"),)
+
+
+class SuppressionLog(models.Model):
+    """Who changed the suppression list, when and why. Holds the hash, never the address."""
+
+    id = fields.IntField(primary_key=True)
+    at = fields.DatetimeField()
+    actor = fields.CharField(max_length=100, default="inboxbot")
+    kind = fields.CharField(max_length=16)  # add, remove, forget, sync
+    address_hash = fields.CharField(max_length=64, default="", db_index=True)
+    scope = fields.CharField(max_length=100, default="")
+    detail = fields.TextField(default="")
+
+    class Meta:
+        table = "suppression_log"
