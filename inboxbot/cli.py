@@ -75,7 +75,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from inboxbot.demo import run_demo
 
-    return asyncio.run(run_demo(Path(args.out)))
+    return asyncio.run(run_demo(Path(args.out), profile=args.profile))
 
 
 # -- classify ----------------------------------------------------------------------------------
@@ -183,6 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="process the bundled sample mailbox into a folder")
     d.add_argument("--out", default="demo-out", help="folder for the database and outgoing mail")
+    d.add_argument("--profile", metavar="NAME", default=None,
+                   help="run as a seed organisation from config/profiles/ (roxen, axsensor, ...)")
     d.set_defaults(func=cmd_demo)
 
     c = sub.add_parser("classify", help="classify .eml files")
