@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from inboxbot.config import MailboxSettings, Settings
+from inboxbot.digest import queue_digest
 from inboxbot.errors import PermanentError, TransientError
 from inboxbot.outbox import deliver_due, pending_count
 from inboxbot.pipeline import TRANSIENT_DB_ERRORS, Outcome, Processor, utc_now
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 RECONNECT_MAX = 300.0  # seconds: the longest wait between reconnect attempts
 REMINDER_INTERVAL = 3600.0  # seconds between deadline checks; each reminder goes out once
+DIGEST_INTERVAL = 300.0  # seconds between digest checks: it goes out within minutes of its slot
 
 
 @dataclass
@@ -60,12 +62,14 @@ class Worker:
         if once:
             await asyncio.gather(*watchers)
             await self._remind()
+            await self._digest()
             await self._deliver_all()
             self.report.pending = await pending_count()
             return self.report
         tasks = [asyncio.create_task(w) for w in watchers]
         tasks.append(asyncio.create_task(self._deliver_forever()))
         tasks.append(asyncio.create_task(self._remind_forever()))
+        tasks.append(asyncio.create_task(self._digest_forever()))
         await self.stop.wait()
         for t in tasks:
             t.cancel()
@@ -180,6 +184,21 @@ class Worker:
         while not self.stop.is_set():
             await self._remind()
             await self._sleep(REMINDER_INTERVAL)
+
+    # -- weekly digest -----------------------------------------------------------------------
+
+    async def _digest(self) -> None:
+        """Queue the weekly digest if it is owed; the store decides, so restarts are safe."""
+        try:
+            if await queue_digest(self.settings, self.clock()):
+                self.outbox_wakeup.set()
+        except TRANSIENT_DB_ERRORS as exc:
+            log.warning("digest: %s", exc)
+
+    async def _digest_forever(self) -> None:
+        while not self.stop.is_set():
+            await self._digest()
+            await self._sleep(DIGEST_INTERVAL)
 
     # -- outbox ------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ import socket
 import struct
 import subprocess
 import zlib
+from html.parser import HTMLParser
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
@@ -37,7 +38,7 @@ from inboxbot.config import (
     settings_from_dict,
 )
 from inboxbot.digest import DigestRenderer, collect, is_due, last_slot, queue_digest, render, week_key
-from inboxbot.digest.data import DigestData, withheld_family
+from inboxbot.digest.collect import withheld_family
 from inboxbot.errors import ConfigError
 from inboxbot.outbox import deliver_due
 from inboxbot.store import close_store, open_store
@@ -50,7 +51,9 @@ from inboxbot.store.models import (
     Suppression,
     Ticket,
 )
+from inboxbot.pipeline import Processor
 from inboxbot.transport import make_transport
+from inboxbot.worker import Worker
 
 TZ = ZoneInfo("Europe/Stockholm")
 NOW = datetime(2026, 11, 16, 8, 30, tzinfo=TZ)  # Monday, half an hour after the slot
@@ -254,9 +257,32 @@ async def test_swedish_is_the_default_and_says_the_same(store: Settings) -> None
     assert 'lang="sv"' in out.html and "Vecka 46" in out.html
 
 
+class _Markup(HTMLParser):
+    """The tags and attributes of a page, without its words."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, [(k, v) for k, v in attrs if k != "lang"]))
+
+
+async def test_html_is_the_same_page_in_both_languages(store: Settings) -> None:
+    data = await collect(store, NOW)
+    pages = []
+    for lang in ("sv", "en"):
+        parser = _Markup()
+        parser.feed(render(data, DigestRenderer(store.prompts_dir), lang).html)
+        pages.append(parser.tags)
+    assert pages[0] == pages[1]  # a translation changes words, never the layout or highlights
+
+
 async def test_html_escapes_everything_from_mail(store: Settings) -> None:
     for lang in ("sv", "en"):
         html = render(await collect(store, NOW), DigestRenderer(store.prompts_dir), lang).html
+        # Overdue in red: the action row, the open-ticket row, and the breach report.
+        assert html.count("border-left:4px solid #d92d20") == 3
         assert "<script" not in html.lower()
         assert "&lt;script&gt;alert(1)&lt;/script&gt; Frage zu meinen Daten" in html
         assert "Fråga om &lt;b&gt;cookies&lt;/b&gt; &amp; spårning" in html
@@ -363,6 +389,31 @@ async def test_a_worker_down_on_monday_sends_on_wednesday(store: Settings) -> No
     text = msg.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     assert "9 nov 08:00 – 16 nov 08:00" in text  # Swedish: the organisation's first language
     assert "PRIV-2026-000001  8 dagar försenat" in text  # state as of Wednesday
+
+
+class _NoClassifier:
+    def classify(self, messages: object) -> list[object]:
+        raise AssertionError("no mailbox is configured: nothing to classify")
+
+
+async def test_worker_run_once_sends_the_owed_digest_once(store: Settings, tmp_path: Path) -> None:
+    settings = replace(store, mailboxes=())
+    await DigestRun.create(key="2026-W46", week="2026-W46", kind="scheduled", window_start=at(11, 2, 8),
+                           window_end=at(11, 9, 8), created_at=at(11, 9, 8))
+
+    def digests() -> list[str]:
+        found = []
+        for path in sorted((tmp_path / "sent").glob("*.eml")):
+            msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if msg["X-Inboxbot-Digest"]:
+                found.append(str(msg["X-Inboxbot-Digest"]))
+        return found
+
+    for _ in range(2):  # the second worker is the first one restarted, later on Wednesday
+        worker = Worker(settings, Processor(settings, _NoClassifier()),  # type: ignore[arg-type]
+                        make_transport(settings.transport), clock=lambda: at(11, 18, 10))
+        await worker.run(once=True)
+    assert digests() == ["2026-W47"]
 
 
 # -- the email on the wire -----------------------------------------------------------------------

@@ -39,7 +39,7 @@ class Formatter:
     def __init__(self, lang: str) -> None:
         self.lang = lang
 
-    def date(self, d: date) -> str:
+    def long(self, d: date) -> str:
         return format_date(d, self.lang)
 
     def short(self, d: date | datetime) -> str:

@@ -14,7 +14,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from inboxbot.config import Settings
-from inboxbot.digest.data import collect
+from inboxbot.digest.collect import collect
 from inboxbot.digest.render import DigestRenderer, RenderedDigest, render
 from inboxbot.digest.schedule import digest_tz, is_due, last_slot, week_key, weeks_before
 from inboxbot.domain import Outgoing

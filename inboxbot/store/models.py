@@ -183,7 +183,7 @@ class DigestRun(models.Model):
     kind = fields.CharField(max_length=16, default="scheduled")  # scheduled, baseline, manual
     window_start = fields.DatetimeField()
     window_end = fields.DatetimeField()
-    recipients = fields.JSONField(default=list)
+    recipients: fields.JSONField[list[str]] = fields.JSONField(default=list)
     created_at = fields.DatetimeField()  # set by the caller: tests freeze the clock
 
     class Meta:
