@@ -424,7 +424,7 @@ def _transport(t: _Table, base: Path, environ: Mapping[str, str]) -> TransportSe
     return tr
 
 
-def _digest(t: _Table) -> DigestSettings:
+def _digest(t: _Table, prompts_dir: Path) -> DigestSettings:
     d = DigestSettings()
     dg = DigestSettings(
         enabled=t.boolean("enabled", d.enabled),
@@ -446,6 +446,11 @@ def _digest(t: _Table) -> DigestSettings:
     for addr in dg.recipients:
         if "@" not in addr:
             raise ConfigError(f"{t.key('recipients')}: expected email addresses, got {addr!r}")
+    templates = prompts_dir / "digest"
+    if dg.language and not (templates / dg.language).is_dir():
+        have = sorted(p.name for p in templates.iterdir() if p.is_dir()) if templates.is_dir() else []
+        raise ConfigError(f"{t.key('language')}: no digest templates for {dg.language!r} in {templates} "
+                          f"(there are: {', '.join(have) or 'none'})")
     t.check_unknown()
     return dg
 
@@ -539,7 +544,7 @@ def settings_from_dict(
     prompts_dir = w.path_value("prompts_dir", base) or DEFAULT_PROMPTS
     outbox_interval = w.number("outbox_interval", 5.0, minimum=0.05)
     w.check_unknown()
-    digest = _digest(root.table("digest"))
+    digest = _digest(root.table("digest"), prompts_dir)
     root.seen.add("mailbox")
     root.check_unknown()
     return Settings(

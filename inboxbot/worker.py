@@ -194,6 +194,8 @@ class Worker:
                 self.outbox_wakeup.set()
         except TRANSIENT_DB_ERRORS as exc:
             log.warning("digest: %s", exc)
+        except Exception:  # noqa: BLE001 - a broken digest template must not stop the mail
+            log.exception("digest could not be made; will try again at the next check")
 
     async def _digest_forever(self) -> None:
         while not self.stop.is_set():

@@ -334,7 +334,7 @@ def test_digest_config_is_parsed_and_checked() -> None:
     for table, key in (({"weekday": "mon"}, "digest.weekday"), ({"time": "8:00"}, "digest.time"),
                        ({"time": "24:00"}, "digest.time"), ({"recipients": ["dpo"]}, "digest.recipients"),
                        ({"timezone": "Mars/Olympus"}, "digest.timezone"), ({"colour": "red"}, "digest.colour"),
-                       ({"enabled": "yes"}, "digest.enabled")):
+                       ({"enabled": "yes"}, "digest.enabled"), ({"language": "se"}, "digest.language")):
         with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
             settings_from_dict({"digest": table})
 
@@ -414,6 +414,21 @@ async def test_worker_run_once_sends_the_owed_digest_once(store: Settings, tmp_p
                         make_transport(settings.transport), clock=lambda: at(11, 18, 10))
         await worker.run(once=True)
     assert digests() == ["2026-W47"]
+
+
+async def test_a_broken_template_neither_stops_the_worker_nor_uses_up_the_week(
+        store: Settings, tmp_path: Path) -> None:
+    prompts = tmp_path / "prompts"
+    shutil.copytree(store.prompts_dir, prompts)
+    (prompts / "digest" / "sv" / "digest.html.j2").write_text("{{ d.no_such_figure }}", encoding="utf-8")
+    broken = replace(store, mailboxes=(), prompts_dir=prompts)
+    await DigestRun.create(key="2026-W46", week="2026-W46", kind="scheduled", window_start=at(11, 2, 8),
+                           window_end=at(11, 9, 8), created_at=at(11, 9, 8))
+    worker = Worker(broken, Processor(broken, _NoClassifier()),  # type: ignore[arg-type]
+                    make_transport(broken.transport), clock=lambda: NOW)
+    await worker.run(once=True)  # logs the error, delivers the rest
+    assert not await DigestRun.filter(week="2026-W47").exists()
+    assert await queue_digest(replace(broken, prompts_dir=store.prompts_dir), NOW)  # fixed: it goes
 
 
 # -- the email on the wire -----------------------------------------------------------------------

@@ -33,7 +33,7 @@ from inboxbot.store.models import (
 TREND_WEEKS = 4  # the period is compared with this many weeks before it
 STALE_AFTER = timedelta(hours=1)  # a mailbox not reached for longer is flagged
 BREACH_HOURS = 72  # Art. 33(1): notify the authority within 72 hours of becoming aware
-MAX_LINES = 25  # per list; the digest is read at a glance, the CLI has the rest
+MAX_LINES = 25  # needs-review lines shown; the digest is read at a glance, the CLI has the rest
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]+")
 
