@@ -14,7 +14,6 @@ import email.policy
 import os
 import re
 import shutil
-import socket
 import struct
 import subprocess
 import zlib
@@ -26,7 +25,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from inboxbot.cli import main
 from inboxbot.config import (
@@ -54,6 +52,7 @@ from inboxbot.store.models import (
 from inboxbot.pipeline import Processor
 from inboxbot.transport import make_transport
 from inboxbot.worker import Worker
+from rig import RecordingSMTP
 
 TZ = ZoneInfo("Europe/Stockholm")
 NOW = datetime(2026, 11, 16, 8, 30, tzinfo=TZ)  # Monday, half an hour after the slot
@@ -434,42 +433,25 @@ async def test_a_broken_template_neither_stops_the_worker_nor_uses_up_the_week(
 # -- the email on the wire -----------------------------------------------------------------------
 
 
-class _Recorder:
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], bytes]] = []
-
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
-        self.messages.append((list(envelope.rcpt_tos), envelope.original_content))  # type: ignore[attr-defined]
-        return "250 OK"
-
-
-async def test_received_by_smtp_as_valid_multipart(store: Settings) -> None:
-    # A small aiosmtpd server of our own; rig.RecordingSMTP will replace it once merged.
-    recorder = _Recorder()
-    with socket.socket() as probe:  # a free port: Controller cannot be told to pick one
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(recorder, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        settings = replace(store, transport=TransportSettings(kind="smtp", host="127.0.0.1", port=port,
-                                                              security="plain", timeout=10),
-                           digest=DigestSettings(recipients=("dpo@example.com", "cto@example.com")))
-        await DigestRun.create(key="2026-W46", week="2026-W46", kind="scheduled", window_start=at(11, 2, 8),
-                               window_end=at(11, 9, 8), created_at=at(11, 9, 8))
-        assert await queue_digest(settings, NOW)
-        sent, failed = await deliver_due(make_transport(settings.transport), lambda: NOW)
-        assert (sent, failed) == (2, 0)
-    finally:
-        controller.stop()
-    assert sorted(r for rcpts, _ in recorder.messages for r in rcpts) == ["cto@example.com", "dpo@example.com"]
-    for _, raw in recorder.messages:
-        msg = email.message_from_bytes(raw, policy=email.policy.default)
+async def test_received_by_smtp_as_valid_multipart(store: Settings, smtp_server: RecordingSMTP) -> None:
+    settings = replace(store, transport=TransportSettings(kind="smtp", host=smtp_server.host,
+                                                          port=smtp_server.port, security="plain", timeout=10),
+                       digest=DigestSettings(recipients=("dpo@example.com", "cto@example.com")))
+    await DigestRun.create(key="2026-W46", week="2026-W46", kind="scheduled", window_start=at(11, 2, 8),
+                           window_end=at(11, 9, 8), created_at=at(11, 9, 8))
+    assert await queue_digest(settings, NOW)
+    sent, failed = await deliver_due(make_transport(settings.transport), lambda: NOW)
+    assert (sent, failed) == (2, 0)
+    received = await smtp_server.wait_for(2, timeout=10)
+    assert sorted(r for got in received for r in got.rcpt_tos) == ["cto@example.com", "dpo@example.com"]
+    for got in received:
+        msg = email.message_from_bytes(got.raw, policy=email.policy.default)
         assert msg.get_content_type() == "multipart/alternative" and not msg.defects
         parts = [p.get_content_type() for p in msg.iter_parts()]  # type: ignore[attr-defined]
         assert parts == ["text/plain", "text/html"]
         assert str(msg["Subject"]).startswith("Integritetsinkorgen vecka 46: 7 nya")
         assert msg["Auto-Submitted"] == "auto-generated" and msg["X-Inboxbot-Digest"] == "2026-W47"
+        assert msg["Content-Language"] == "sv"
         plain = msg.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
         html = msg.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
         assert "PRIV-2026-000001" in plain and "PRIV-2026-000001" in html

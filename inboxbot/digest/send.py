@@ -82,7 +82,7 @@ async def queue_digest(settings: Settings, now: datetime, *, force: bool = False
                 out = Outgoing(
                     to=recipient, subject=rendered.subject, text=rendered.text, html=rendered.html,
                     message_id=new_message_id(org.domain), auto_submitted="auto-generated",
-                    extra_headers=(("X-Inboxbot-Digest", key),),
+                    extra_headers=(("Content-Language", rendered.language), ("X-Inboxbot-Digest", key)),
                 )
                 message = build_message(out, sender=org.reply_from, sender_name=org.name, now=now)
                 await OutboxItem.create(
