@@ -1,4 +1,4 @@
-"""Command line: `inboxbot run | demo | classify | tickets | suppress`.
+"""Command line: `inboxbot run | demo | classify | tickets | purge | digest | suppress`.
 
 The only module that configures logging. Exit codes: 0 ok, 1 some input was bad (reported),
 2 configuration or usage error.
@@ -165,6 +165,13 @@ def cmd_suppress(args: argparse.Namespace) -> int:
     ))
 
 
+def cmd_digest(args: argparse.Namespace) -> int:
+    from inboxbot.digest.command import digest_command
+
+    preview = Path(args.preview) if args.preview else None
+    return asyncio.run(digest_command(_settings(args), preview=preview, send=args.send))
+
+
 # -- parser ------------------------------------------------------------------------------------
 
 
@@ -217,6 +224,14 @@ def build_parser() -> argparse.ArgumentParser:
     pg = sub.add_parser("purge", help="anonymise closed tickets past the retention period")
     pg.add_argument("--dry-run", action="store_true", help="show what would go")
     pg.set_defaults(func=cmd_purge)
+
+    dg = sub.add_parser("digest", help="the weekly DPO digest, now")
+    dg_what = dg.add_mutually_exclusive_group(required=True)
+    dg_what.add_argument("--preview", metavar="FILE.html",
+                         help="write the HTML to FILE.html and the text beside it as FILE.txt; send nothing")
+    dg_what.add_argument("--send", action="store_true",
+                         help="queue it now (the weekly schedule is left alone) and deliver the outbox")
+    dg.set_defaults(func=cmd_digest)
 
     s = sub.add_parser("suppress", help="the suppression list and its marketing systems",
                        description="list | check ADDRESS | export | add ADDRESS | remove ADDRESS "
