@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 
 
 def folder_for(dovecot: Dovecot, user: MailUser, security: str = "tls", **kw: Any) -> ImapFolder:
-    return ImapFolder(dovecot.mailbox_settings(user.name, security, **kw), kw.pop("folder", "INBOX"))
+    return ImapFolder(dovecot.mailbox_settings(user.name, security, **kw), "INBOX")
 
 
 async def append(dovecot: Dovecot, user: MailUser, subject: str = "x", **kw: Any) -> int:
@@ -60,7 +60,7 @@ def _body(dovecot: Dovecot, user: MailUser, uid: int) -> bytes:
         return bytes(client.fetch([uid], ["BODY.PEEK[]"])[uid][b"BODY[]"])
 
 
-async def test_sees_mail_that_arrived_after_select(dovecot: Dovecot, mailbox_user: MailUser) -> None:
+async def test_sees_mail_that_came_after_select(dovecot: Dovecot, mailbox_user: MailUser) -> None:
     async with folder_for(dovecot, mailbox_user) as folder:
         uid = await append(dovecot, mailbox_user)
         assert [m.uid for m in await folder.fetch_after(0)] == [uid]

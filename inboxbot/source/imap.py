@@ -34,7 +34,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from imapclient import IMAPClient, SocketTimeout  # type: ignore[import-untyped]
-from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError  # type: ignore[import-untyped]
+from imapclient.exceptions import (  # type: ignore[import-untyped]
+    IMAPClientAbortError,
+    IMAPClientError,
+    LoginError,
+)
 
 from inboxbot.config import MailboxSettings
 from inboxbot.domain import RawMessage
@@ -159,9 +163,11 @@ class ImapFolder:
     def _open_sync(self) -> tuple[Any, FolderStatus]:
         s = self.settings
         ctx = self._ssl_context() if s.security != "plain" else None
-        client = IMAPClient(s.host, s.port, ssl=s.security == "tls", ssl_context=ctx,
-                            timeout=SocketTimeout(connect=self.timeout, read=self.timeout))  # fmt: skip
-        client.normalise_times = False  # keep INTERNALDATE's zone: it is the legal receipt time
+        timeout = SocketTimeout(connect=self.timeout, read=self.timeout)
+        tls = s.security == "tls"
+        client = IMAPClient(s.host, s.port, ssl=tls, ssl_context=ctx, timeout=timeout)
+        # INTERNALDATE is the legal time of receipt: keep it timezone-aware, not naive local time.
+        client.normalise_times = False
         try:
             if s.security == "starttls":
                 if not client.has_capability("STARTTLS"):
@@ -172,7 +178,8 @@ class ImapFolder:
                 client.login(s.username, s.password.value)
             except LoginError as exc:
                 # The server's text, never our arguments: the password stays out of the message.
-                raise PermanentError(f"{self.label}: login refused for {s.username}: {exc}") from None
+                msg = f"{self.label}: login refused for {s.username}: {exc}"
+                raise PermanentError(msg) from None
             try:
                 info = client.select_folder(self.folder)
             except IMAPClientAbortError:
@@ -201,7 +208,7 @@ class ImapFolder:
 
     def _fetch_sync(self, after_uid: int, limit: int) -> list[RawMessage]:
         client = self._need_client()
-        client.noop()  # Dovecot reports mail that arrived since SELECT only on NOOP/IDLE, not SEARCH
+        client.noop()  # Dovecot reports mail that came after SELECT on NOOP or IDLE, not SEARCH
         # "N:*" always matches the highest UID, even below N: filter it out again.
         found = client.search(["UID", f"{after_uid + 1}:*"])
         uids = sorted(u for u in found if u > after_uid)[:limit]
@@ -315,8 +322,8 @@ class ImapFolder:
         if isinstance(exc, InboxbotError):
             return exc
         if isinstance(exc, ssl.SSLCertVerificationError):
-            return TransientError(f"{self.label}: TLS certificate not trusted: {exc.verify_message}",
-                                  retry_after=TLS_RETRY_AFTER)  # fmt: skip
+            msg = f"{self.label}: TLS certificate not trusted: {exc.verify_message}"
+            return TransientError(msg, retry_after=TLS_RETRY_AFTER)
         if isinstance(exc, (IMAPClientAbortError, OSError, EOFError)):
             return TransientError(f"{self.label}: {what} failed: {type(exc).__name__}: {exc}")
         if isinstance(exc, IMAPClientError):
