@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
-from inboxbot.config import Secret
+from inboxbot.config import MailboxSettings, Secret
 from inboxbot.errors import ConfigError, PermanentError, TransientError
 from inboxbot.source.imap import FolderStatus, ImapFolder, is_loopback
 from rig import Dovecot, MailUser, make_message
@@ -145,6 +146,15 @@ async def test_polls_when_idle_is_switched_off(dovecot: Dovecot, mailbox_user: M
         assert time.monotonic() - started < 1.5
 
 
+async def test_close_while_polling(dovecot: Dovecot, mailbox_user: MailUser) -> None:
+    folder = folder_for(dovecot, mailbox_user, idle=False)
+    await folder.open()
+    waiter = asyncio.create_task(folder.wait_for_change(timeout=0.5))
+    await asyncio.sleep(0.1)
+    await folder.close()
+    assert await waiter is False
+
+
 async def test_close_ends_idle_promptly(dovecot: Dovecot, mailbox_user: MailUser) -> None:
     folder = folder_for(dovecot, mailbox_user)
     await folder.open()
@@ -199,12 +209,12 @@ async def test_untrusted_certificate_is_refused(dovecot: Dovecot, mailbox_user: 
 
 
 async def test_plain_login_refused_off_loopback() -> None:
-    from inboxbot.config import MailboxSettings
-
     settings = MailboxSettings(name="privacy", host="imap.example.com", port=143,
                                security="plain", username="u", password=Secret("p"))  # fmt: skip
     with pytest.raises(ConfigError, match="allow_plain_login"):
         await ImapFolder(settings, "INBOX").open()  # refused before any network traffic
+    with pytest.raises(ConfigError, match="not an IMAP"):
+        await ImapFolder(replace(settings, kind="maildir"), "INBOX").open()
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("192.0.2.1") and not is_loopback("imap.example.com")
 

@@ -81,6 +81,7 @@ class ImapFolder:
         self.timeout = timeout  # connect and read timeout of the socket, seconds
         self._client: Any = None  # IMAPClient while open
         self._status: FolderStatus | None = None
+        self._idle = False  # IDLE in the server's CAPABILITY after login
         self._lock = asyncio.Lock()
         self._stop = threading.Event()
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
@@ -106,7 +107,7 @@ class ImapFolder:
     @property
     def supports_idle(self) -> bool:
         """Whether the server offers IDLE (known once open)."""
-        return self._client is not None and bool(self._client.has_capability("IDLE"))
+        return self._client is not None and self._idle
 
     # -- connecting -------------------------------------------------------------------------
 
@@ -116,8 +117,10 @@ class ImapFolder:
         if self._client is not None:
             await self.close()
         self._stop.clear()
-        client, status = await self._call(self._open_sync, "connect")
-        self._client, self._status = client, status
+        client, status, idle = await self._call(
+            self._open_sync, "connect", on_abandon=lambda opened: _shutdown_quietly(opened[0])
+        )
+        self._client, self._status, self._idle = client, status, idle
         log.info("%s: open, uidvalidity=%d uidnext=%d exists=%d idle=%s", self.label,
                  status.uidvalidity, status.uidnext, status.exists, self.supports_idle)  # fmt: skip
         return status
@@ -142,6 +145,8 @@ class ImapFolder:
 
     def _check_policy(self) -> None:
         s = self.settings
+        if s.kind != "imap":
+            raise ConfigError(f"mailboxes.{s.name}: kind {s.kind!r} is not an IMAP mailbox")
         if s.password is None:
             raise ConfigError(f"mailboxes.{s.name}: no password configured")
         if s.security == "plain" and not s.allow_plain_login and not is_loopback(s.host):
@@ -160,7 +165,7 @@ class ImapFolder:
             return ctx
         return ssl.create_default_context(cafile=str(s.ca_file) if s.ca_file else None)
 
-    def _open_sync(self) -> tuple[Any, FolderStatus]:
+    def _open_sync(self) -> tuple[Any, FolderStatus, bool]:
         s = self.settings
         ctx = self._ssl_context() if s.security != "plain" else None
         timeout = SocketTimeout(connect=self.timeout, read=self.timeout)
@@ -186,6 +191,7 @@ class ImapFolder:
                 raise
             except IMAPClientError as exc:
                 raise PermanentError(f"{self.label}: cannot select folder: {exc}") from None
+            idle = bool(client.has_capability("IDLE"))  # here: it may cost a round trip
         except BaseException:
             _shutdown_quietly(client)
             raise
@@ -194,7 +200,7 @@ class ImapFolder:
             uidnext=int(info.get(b"UIDNEXT", 0)),
             exists=int(info.get(b"EXISTS", 0)),
         )
-        return client, status
+        return client, status, idle
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -240,6 +246,8 @@ class ImapFolder:
             wait = self.settings.idle_timeout if timeout is None else timeout
             return await self._call(functools.partial(self._idle_sync, wait), "IDLE")
         await asyncio.sleep(self.settings.poll_interval if timeout is None else timeout)
+        if self._client is None:
+            return False  # closed while we slept
         await self._call(lambda: self._need_client().noop(), "NOOP")
         return True
 
@@ -285,8 +293,13 @@ class ImapFolder:
             raise TransientError(f"{self.label}: not connected", retry_after=0)
         return self._client
 
-    async def _call(self, fn: Callable[[], T], what: str) -> T:
-        """Run `fn` on this folder's thread; map library errors; on failure drop the connection."""
+    async def _call(
+        self, fn: Callable[[], T], what: str, on_abandon: Callable[[T], None] | None = None
+    ) -> T:
+        """Run `fn` on this folder's thread; map library errors; on failure drop the connection.
+
+        If the caller is cancelled, the thread runs on; `on_abandon` gets what it returns then.
+        """
         async with self._lock:
             if self._pool is None:
                 self._pool = concurrent.futures.ThreadPoolExecutor(1, f"imap-{self.label}")
@@ -296,18 +309,19 @@ class ImapFolder:
                 return await asyncio.shield(future)
             except asyncio.CancelledError:
                 self._stop.set()  # IDLE returns within IDLE_SLICE; its socket is then closed
-                self._abandon(future)
+                self._abandon(future, on_abandon)
                 raise
             except Exception as exc:
                 self._drop()
                 raise self._translate(exc, what) from exc
 
-    def _abandon(self, future: asyncio.Future[Any]) -> None:
+    def _abandon(self, future: asyncio.Future[T], on_result: Callable[[T], None] | None) -> None:
         client, self._client, self._status = self._client, None, None
 
-        def _done(fut: asyncio.Future[Any]) -> None:
-            if not fut.cancelled():
-                fut.exception()  # retrieved, so asyncio does not log it as forgotten
+        def _done(fut: asyncio.Future[T]) -> None:
+            # Retrieve the exception, so asyncio does not log it as forgotten.
+            if not fut.cancelled() and fut.exception() is None and on_result is not None:
+                on_result(fut.result())
             if client is not None:
                 _shutdown_quietly(client)
 
