@@ -238,14 +238,15 @@ class ImapFolder:
         """Wait until the folder may have changed; True if the server said it did.
 
         With IDLE (offered and `settings.idle`): up to `timeout` (default idle_timeout), returning
-        early on EXISTS, EXPUNGE or FETCH. Without: sleep `timeout` (default poll_interval), then
-        NOOP to prove the connection still lives, and return True. A dead connection (EOF, BYE)
-        raises TransientError.
+        early on EXISTS, EXPUNGE or FETCH. Without: sleep poll_interval (or `timeout`, if
+        shorter), then NOOP to prove the connection still lives, and return True. So callers
+        may pass idle_timeout either way. A dead connection (EOF, BYE) raises TransientError.
         """
         if self.supports_idle and self.settings.idle:
             wait = self.settings.idle_timeout if timeout is None else timeout
             return await self._call(functools.partial(self._idle_sync, wait), "IDLE")
-        await asyncio.sleep(self.settings.poll_interval if timeout is None else timeout)
+        poll = self.settings.poll_interval
+        await asyncio.sleep(poll if timeout is None else min(poll, timeout))
         if self._client is None:
             return False  # closed while we slept
         await self._call(lambda: self._need_client().noop(), "NOOP")
