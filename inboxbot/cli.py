@@ -121,6 +121,31 @@ def cmd_classify(args: argparse.Namespace) -> int:
     return status
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from inboxbot.classify import make_classifier
+    from inboxbot.corpus import DEFAULT_CORPUS, load_corpus
+    from inboxbot.evaluate import evaluate, format_report
+
+    settings = _settings(args) if (args.config or os.environ.get("INBOXBOT_CONFIG")) else Settings()
+    if args.rules:
+        from dataclasses import replace
+
+        settings = replace(settings, classifier=replace(settings.classifier, kind="rules"))
+    corpus = Path(args.corpus) if args.corpus else DEFAULT_CORPUS
+    examples = [e for e in load_corpus(corpus) if args.split == "all" or e.split == args.split]
+    if not examples:
+        print(f"inboxbot eval: no messages in {corpus} (split {args.split})", file=sys.stderr)
+        return 1
+    classifier = make_classifier(settings)
+    report = evaluate(classifier, examples)
+    print(format_report(report, f"{settings.classifier.kind} classifier on {corpus} ({args.split})"))
+    if args.errors:
+        print("\nmisclassified (id, gold, predicted):")
+        for row in report.errors:
+            print("  " + "  ".join(row))
+    return 0
+
+
 # -- tickets and suppressions --------------------------------------------------------------------
 
 
@@ -197,6 +222,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("files", nargs="+", metavar="FILE.eml")
     c.set_defaults(func=cmd_classify)
 
+    ev = sub.add_parser("eval", help="measure the classifier on the labelled corpus")
+    ev.add_argument("corpus", nargs="?", help="corpus folder (default: tests/data/corpus)")
+    ev.add_argument("--split", choices=("heldout", "train", "all"), default="heldout")
+    ev.add_argument("--rules", action="store_true", help="measure the rules alone")
+    ev.add_argument("--errors", action="store_true", help="list the misclassified messages")
+    ev.set_defaults(func=cmd_eval)
+
     t = sub.add_parser("tickets", help="tickets")
     t_sub = t.add_subparsers(dest="action", required=True)
     tl = t_sub.add_parser("list", help="open tickets by due date")
@@ -252,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    quiet = args.command in ("demo", "classify")  # their output is the table / the JSON
+    quiet = args.command in ("demo", "classify", "eval")  # their output is the table / the JSON
     logs.configure(args.log_level or ("WARNING" if quiet else "INFO"), json_logs=args.json_logs)
     try:
         return int(args.func(args))

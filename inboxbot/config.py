@@ -19,6 +19,8 @@ from inboxbot.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PROMPTS = REPO_ROOT / "prompts"
+DEFAULT_MODEL = REPO_ROOT / ".models" / "e5-small"
+DEFAULT_HEAD = Path(__file__).resolve().parent / "classify" / "data" / "head.npz"
 
 Security = Literal["tls", "starttls", "plain"]
 
@@ -137,8 +139,12 @@ class RetentionSettings:
 
 @dataclass(frozen=True)
 class ClassifierSettings:
-    kind: Literal["rules", "model"] = "rules"
-    model_path: Path | None = None
+    """`model`: rules in front, the multilingual encoder and trained head behind (the default);
+    `rules`: the phrase lexicons alone (no PyTorch needed)."""
+
+    kind: Literal["rules", "model"] = "rules"  # becomes "model" once the encoder build lands
+    model_path: Path = DEFAULT_MODEL  # the encoder folder built by scripts/build_encoder.py
+    head_path: Path = DEFAULT_HEAD  # the trained head, committed beside the code
     review_threshold: float = 0.55
 
 
@@ -613,7 +619,8 @@ def settings_from_dict(
     dc = ClassifierSettings()
     classifier = ClassifierSettings(
         kind=c.choice("kind", ("rules", "model"), dc.kind),  # type: ignore[arg-type]
-        model_path=c.path_value("model_path", base),
+        model_path=c.path_value("model_path", base) or dc.model_path,
+        head_path=c.path_value("head_path", base) or dc.head_path,
         review_threshold=c.number("review_threshold", dc.review_threshold),
     )
     if not 0.0 <= classifier.review_threshold <= 1.0:
