@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from inboxbot import cli
-from inboxbot.config import ConfigError, Settings, load_settings, settings_from_dict
+from inboxbot.config import Settings, load_settings, settings_from_dict
 from inboxbot.demo import demo_config
+from inboxbot.errors import ConfigError
 from inboxbot.profiles import (
     PROFILES_DIR,
     demo_profile,

@@ -15,14 +15,18 @@ import tomllib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from inboxbot.classify import make_classifier
-from inboxbot.config import MarketingTarget, Settings, TransportSettings, settings_from_dict
+from inboxbot.config import (
+    Settings,
+    TransportSettings,
+    settings_from_dict,
+)
 from inboxbot.deadlines import business_days_after, statutory_deadline
 from inboxbot.domain import RIGHTS_INTENTS
 from inboxbot.pipeline import Processor
@@ -210,7 +214,7 @@ async def test_profile_end_to_end(
     with FakeServer(app) as pardot:
         settings, users = on_rig(profile, dovecot, smtp_server, store, pardot.url)
         first = settings.mailboxes[0].name
-        now = datetime.now(timezone.utc).replace(microsecond=0)
+        now = datetime.now(UTC).replace(microsecond=0)
         sent: list[Sent] = []
         for n, req in enumerate(PLANS[name]):
             text = BANK[req.key][req.lang]
@@ -301,8 +305,9 @@ async def check_one(settings: Settings, policy: Policy, s: Sent, acks: dict[str,
 
     ticket = await Ticket.get(id=record.ticket_id)  # type: ignore[attr-defined]
     assert req.intent in ticket.intents, (req, ticket.intents)
-    assert ticket.reference.startswith(org.reference_prefix + "-")
-    assert ticket.reference in str(msg["Subject"]) and ticket.reference in text
+    ref = ticket.reference
+    assert ref is not None and ref.startswith(org.reference_prefix + "-")
+    assert ref in str(msg["Subject"]) and ref in text
     due = expected_due(settings, ticket.intents, s.received)
     assert ticket.due_date.isoformat() == due, req
     assert format_date(ticket.due_date, lang) in text
