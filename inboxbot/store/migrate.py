@@ -57,10 +57,15 @@ def dialect_of(url: str) -> str:
 
 
 def tortoise_config(url: str) -> dict[str, Any]:
-    """The config for Tortoise.init and aerich: our models plus aerich's bookkeeping model."""
+    """The config for Tortoise.init and aerich: our models plus aerich's bookkeeping model.
+
+    The connection is named after the dialect because tortoise caches each model's INSERT SQL
+    per connection name: one name for both engines would reuse SQLite's `?` placeholders on
+    PostgreSQL in a process that opens both (tests do)."""
+    name = dialect_of(url)
     return {
-        "connections": {"default": tortoise_url(url)},
-        "apps": {APP: {"models": [MODELS_MODULE, "aerich.models"], "default_connection": "default"}},
+        "connections": {name: tortoise_url(url)},
+        "apps": {APP: {"models": [MODELS_MODULE, "aerich.models"], "default_connection": name}},
     }
 
 
@@ -93,7 +98,7 @@ class SchemaState:
 
 
 async def _tables(dialect: str) -> set[str]:
-    conn = connections.get("default")
+    conn = connections.get(dialect)
     if dialect == "sqlite":
         _, rows = await conn.execute_query("SELECT name FROM sqlite_master WHERE type = 'table'")
     else:
@@ -109,7 +114,7 @@ async def schema_state(url: str) -> SchemaState:
     tables = await _tables(dialect)
     applied: tuple[str, ...] = ()
     if "aerich" in tables:
-        _, rows = await connections.get("default").execute_query(
+        _, rows = await connections.get(dialect).execute_query(
             "SELECT version FROM aerich WHERE app = 'models' ORDER BY id"
         )
         applied = tuple(str(r["version"]) for r in rows)
