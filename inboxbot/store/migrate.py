@@ -108,7 +108,7 @@ async def _tables(dialect: str) -> set[str]:
     return {str(r["name"]) for r in rows}
 
 
-async def schema_state(url: str) -> SchemaState:
+async def schema_state(url: str, root: Path = MIGRATIONS) -> SchemaState:
     """What the connected database has applied, against what this release ships."""
     dialect = dialect_of(url)
     tables = await _tables(dialect)
@@ -118,16 +118,16 @@ async def schema_state(url: str) -> SchemaState:
             "SELECT version FROM aerich WHERE app = 'models' ORDER BY id"
         )
         applied = tuple(str(r["version"]) for r in rows)
-    return SchemaState(dialect, applied, tuple(available(dialect)), _MARKER_TABLE in tables)
+    return SchemaState(dialect, applied, tuple(available(dialect, root)), _MARKER_TABLE in tables)
 
 
-async def _apply_pending(url: str) -> list[str]:
+async def _apply_pending(url: str, root: Path) -> list[str]:
     from aerich import Command  # aerich's import is slow-ish; only upgrades need it
 
-    state = await schema_state(url)
+    state = await schema_state(url, root)
     if not state.pending:
         return []
-    command = Command(tortoise_config(url), app=APP, location=str(location(state.dialect)))
+    command = Command(tortoise_config(url), app=APP, location=str(location(state.dialect, root)))
     await command.init()
     done = await command.upgrade(run_in_transaction=True)
     for name in done:
@@ -135,19 +135,20 @@ async def _apply_pending(url: str) -> list[str]:
     return done
 
 
-async def upgrade(url: str) -> list[str]:
+async def upgrade(url: str, root: Path = MIGRATIONS) -> list[str]:
     """Apply every pending migration to the connected database; returns the names applied.
+    (`root` is for tests: another set of migration folders.)
 
     On PostgreSQL this holds an advisory lock on its own connection, so of several processes
     upgrading at once one applies and the others find nothing left to do."""
     if dialect_of(url) == "sqlite":
-        return await _apply_pending(url)
+        return await _apply_pending(url, root)
     import asyncpg
 
     lock = await asyncpg.connect("postgresql://" + tortoise_url(url).split("://", 1)[1])
     try:
         await lock.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
-        return await _apply_pending(url)
+        return await _apply_pending(url, root)
     finally:
         await lock.close()  # closing the session releases the lock
 
