@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
@@ -100,7 +101,7 @@ class Worker:
         return Lease(account, folder, self.worker_id, ttl=self.settings.lease_ttl)
 
     async def _leased(self, account: str, folder: str, once: bool,
-                      body: Callable[[], Awaitable[None]]) -> None:
+                      body: Callable[[], Coroutine[Any, Any, None]]) -> None:
         # Several workers may watch the same mailboxes: only the lease holder fetches.
         await hold(self._lease(account, folder), body, self.stop, once=once,
                    retry=min(10.0, self.settings.lease_ttl / 2))

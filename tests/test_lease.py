@@ -105,7 +105,7 @@ async def test_two_deliverers_never_send_the_same_item(store: str) -> None:
             next_attempt_at=now, created_at=now,
         )
     transport = SlowTransport()
-    clock = lambda: datetime.now(timezone.utc)  # noqa: E731
+    clock = lambda: datetime.now(timezone.utc)
     results = await asyncio.gather(*(deliver_due(transport, clock) for _ in range(3)))  # type: ignore[arg-type]
     assert sum(sent for sent, _ in results) == 30
     assert sorted(transport.sent) == sorted(f"<m{n}@example.com>" for n in range(30))

@@ -20,7 +20,15 @@ from tortoise import Tortoise, connections
 from inboxbot.store import SchemaOutdated, close_store, open_store
 from inboxbot.store.lease import Lease
 from inboxbot.store.migrate import (
-    APP, DIALECTS, MIGRATIONS, available, dialect_of, make, schema_state, tortoise_config, upgrade,
+    APP,
+    DIALECTS,
+    MIGRATIONS,
+    available,
+    dialect_of,
+    make,
+    schema_state,
+    tortoise_config,
+    upgrade,
 )
 from inboxbot.store.models import Ticket
 

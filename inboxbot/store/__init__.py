@@ -6,7 +6,12 @@ from pathlib import Path
 
 from tortoise import Tortoise
 
-from inboxbot.store.migrate import MODELS_MODULE, SchemaOutdated, ensure_schema, tortoise_config
+from inboxbot.store.migrate import (
+    MODELS_MODULE,
+    SchemaOutdated,
+    ensure_schema,
+    tortoise_config,
+)
 
 __all__ = ["MODELS_MODULE", "SchemaOutdated", "close_store", "open_store"]
 

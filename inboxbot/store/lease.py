@@ -23,8 +23,9 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from tortoise.exceptions import DBConnectionError, IntegrityError, OperationalError
 from tortoise.expressions import Q
@@ -115,7 +116,7 @@ class Lease:
                 log.warning("%r: renewal failed, will retry: %s", self, exc)
 
 
-async def hold(lease: Lease, body: Callable[[], Awaitable[None]], stop: asyncio.Event, *,
+async def hold(lease: Lease, body: Callable[[], Coroutine[Any, Any, None]], stop: asyncio.Event, *,
                once: bool = False, retry: float = RETRY_INTERVAL) -> None:
     """Run `body` only while holding `lease`; wait and retry every `retry` s while another has it.
 

@@ -143,7 +143,7 @@ async def upgrade(url: str, root: Path = MIGRATIONS) -> list[str]:
     upgrading at once one applies and the others find nothing left to do."""
     if dialect_of(url) == "sqlite":
         return await _apply_pending(url, root)
-    import asyncpg
+    import asyncpg  # type: ignore[import-untyped]
 
     lock = await asyncpg.connect("postgresql://" + tortoise_url(url).split("://", 1)[1])
     try:
