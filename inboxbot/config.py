@@ -250,6 +250,8 @@ class Settings:
     outbox_interval: float = 5.0
     suppression: SuppressionSettings = field(default_factory=SuppressionSettings)
     marketing: tuple[MarketingTarget, ...] = ()
+    lease_ttl: float = 45.0  # seconds a worker holds a mailbox without renewing (store/lease.py)
+    worker_id: str = ""  # empty: "host:pid"
 
     @property
     def db_url(self) -> str:
@@ -697,6 +699,8 @@ def settings_from_dict(
     w = root.table("worker")
     prompts_dir = w.path_value("prompts_dir", base) or DEFAULT_PROMPTS
     outbox_interval = w.number("outbox_interval", 5.0, minimum=0.05)
+    lease_ttl = w.number("lease_ttl", 45.0, minimum=1.0)
+    worker_name = w.string("worker_id", "")
     w.check_unknown()
     suppression = _suppression(root.table("suppression"))
     marketing_raw = root.get("marketing", list, [])
@@ -725,6 +729,8 @@ def settings_from_dict(
         outbox_interval=outbox_interval,
         suppression=suppression,
         marketing=marketing,
+        lease_ttl=lease_ttl,
+        worker_id=worker_name,
     )
 
 
