@@ -87,6 +87,8 @@ class MailboxSettings:
     allow_plain_login: bool = False  # plain-text login off loopback only when set
     fetch_batch: int = 200
     done_keyword: str = "$InboxbotDone"
+    timeout: float = 60.0  # socket connect/read timeout: a server that stops answering is dropped
+    idle_probe: float = 300.0  # this long without a word during IDLE: check the server still answers
 
 
 @dataclass(frozen=True)
@@ -408,6 +410,8 @@ def _mailbox(t: _Table, base: Path, environ: Mapping[str, str]) -> MailboxSettin
         allow_plain_login=t.boolean("allow_plain_login", d.allow_plain_login),
         fetch_batch=t.integer("fetch_batch", d.fetch_batch, minimum=1),
         done_keyword=t.string("done_keyword", d.done_keyword),
+        timeout=t.number("timeout", d.timeout, minimum=0.1),
+        idle_probe=t.number("idle_probe", d.idle_probe, minimum=0.1),
     )
     if mb.idle_timeout > 29 * 60:
         raise ConfigError(f"{t.key('idle_timeout')}: must be at most 1740 s (RFC 2177: re-IDLE within 29 minutes)")

@@ -1,22 +1,43 @@
 """Deliver what the pipeline queued: the persistent outbox.
 
 SMTP being down delays mail and loses none: an item stays pending and is retried with
-exponential backoff and jitter. A permanent refusal (5xx) is recorded as failed, not retried
-forever, and shows in `inboxbot outbox` and the digest.
+exponential backoff and jitter. A permanent refusal (5xx), or running out of attempts, marks the
+item `failed` and, in the same transaction, hands it to `on_failure` (the worker queues one
+notice to the DPO and records it on the ticket): never retried forever, never silent.
 
-An item is marked `sending` (committed) before the SMTP transaction and `sent` after it. If the
-process dies in between, the restart cannot know whether the server took the message; it sends
-it again with the same Message-ID (at-least-once for that narrow window, and the receiving
-side sees the same message twice, not two different ones).
+What a crash can do, and why this is the honest guarantee
+---------------------------------------------------------
+An item is marked `sending` (committed) before the SMTP transaction and `sent` (committed) after
+the server's final 250. If the process dies between the two, nobody can know whether the server
+took the message: SMTP has no way to ask "did you already accept Message-ID X?" (a submission
+server keeps no queryable record, and DSN's ENVID only reports back later). We have two
+choices: never resend (the acknowledgement may be lost: a data subject who is owed a reply
+gets none) or resend (the server may get it twice). For a legal record losing is worse, so we
+resend, and make the resend harmless:
+
+* the payload is rendered once, at queue time, and stored: a resend is byte-identical, with
+  the same Message-ID, so it is the same message (RFC 5322 3.6.4), not a second
+  acknowledgement; many receiving systems drop such a copy, others show it twice;
+* only an item left in `sending` can be resent, and items are sent one at a time, so one crash
+  causes at most one such copy; the resend is logged and noted in `last_error`;
+* an acknowledgement is queued in the same transaction that records its inbound message, under
+  a unique `dedupe_key`, so there can never be two *different* acknowledgements for one message.
+
+So: each due acknowledgement reaches the SMTP server at least once; the recipient never sees
+two different acknowledgements for one request; an identical copy (same Message-ID) is possible
+only for a message in flight at the instant of a crash, at most one per crash.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from email import message_from_string, policy
+from typing import Any
+
+from tortoise.transactions import in_transaction
 
 from inboxbot.errors import PermanentError, TransientError
 from inboxbot.logs import redact_address
@@ -27,46 +48,69 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12  # about 1.5 days of backoff in total before the DPO must look
 
+# Called with (item, reason, conn) inside the transaction that marks an item failed.
+FailureHook = Callable[[OutboxItem, str, Any], Awaitable[None]]
+
+INTERRUPTED = "previous attempt interrupted; resent with the same Message-ID"
+
 
 def backoff(attempts: int, *, base: float = 30.0, cap: float = 6 * 3600.0) -> float:
     """Seconds to wait after `attempts` failures: exponential, capped, with full jitter."""
     return random.uniform(0.5, 1.0) * min(cap, base * (2 ** max(0, attempts - 1)))
 
 
-async def deliver_due(transport: Transport, now: Callable[[], datetime], *, limit: int = 50) -> tuple[int, int]:
+async def _fail(item: OutboxItem, reason: str, on_failure: FailureHook | None) -> None:
+    """Mark `item` failed and tell the hook, in one transaction: the notice exists iff the
+    failure is recorded, so a crash can neither lose it nor make two."""
+    async with in_transaction() as conn:
+        item.status, item.last_error = "failed", reason[:500]
+        await item.save(using_db=conn, update_fields=["status", "last_error"])
+        if on_failure is not None:
+            await on_failure(item, reason, conn)
+
+
+async def deliver_due(transport: Transport, now: Callable[[], datetime], *, limit: int = 50,
+                      on_failure: FailureHook | None = None) -> tuple[int, int]:
     """Send every pending item whose time has come. Returns (sent, still_pending_or_failed)."""
     sent = failed = 0
     items = await OutboxItem.filter(
         status__in=("pending", "sending"), next_attempt_at__lte=now()
     ).order_by("id").limit(limit)
     for item in items:
+        if item.status == "sending":
+            # We died during this item's SMTP transaction last time (see the module docstring).
+            log.warning("outbox %s %s to %s: %s", item.purpose, item.id,
+                        redact_address(item.recipient), INTERRUPTED)
+            item.last_error = INTERRUPTED
         item.status = "sending"
         item.attempts += 1
-        await item.save(update_fields=["status", "attempts"])
+        await item.save(update_fields=["status", "attempts", "last_error"])
         message = message_from_string(item.payload, policy=policy.default)
         try:
             await transport.send(message)  # type: ignore[arg-type]
         except PermanentError as exc:
-            item.status, item.last_error = "failed", str(exc)[:500]
-            await item.save(update_fields=["status", "last_error"])
+            await _fail(item, str(exc), on_failure)
             log.error("outbox %s to %s refused permanently: %s", item.purpose,
                       redact_address(item.recipient), exc)
             failed += 1
             continue
         except TransientError as exc:
+            failed += 1
             if item.attempts >= MAX_ATTEMPTS:
-                item.status = "failed"
-            else:
-                item.status = "pending"
+                await _fail(item, f"gave up after {item.attempts} attempts: {exc}", on_failure)
+                log.error("outbox %s to %s: gave up after %d attempts: %s", item.purpose,
+                          redact_address(item.recipient), item.attempts, exc)
+                continue
+            item.status = "pending"
             item.last_error = str(exc)[:500]
             item.next_attempt_at = now() + timedelta(seconds=backoff(item.attempts))
             await item.save(update_fields=["status", "last_error", "next_attempt_at"])
             log.warning("outbox %s to %s deferred (attempt %d): %s", item.purpose,
                         redact_address(item.recipient), item.attempts, exc)
-            failed += 1
             # The server is likely down for everyone: stop this round rather than hammer it.
             break
-        item.status, item.sent_at, item.last_error = "sent", now(), ""
+        item.status, item.sent_at = "sent", now()
+        item.last_error = INTERRUPTED if item.last_error == INTERRUPTED else ""
         await item.save(update_fields=["status", "sent_at", "last_error"])
         sent += 1
     return sent, failed
