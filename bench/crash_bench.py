@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rig import Dovecot, RecordingSMTP  # noqa: E402
-from tests.crashharness import crash_loop, generate, reference, verify, write_config  # noqa: E402
+from rig import Dovecot, RecordingSMTP
+from tests.crashharness import crash_loop, generate, reference, verify, write_config
 
 
 def main() -> int:

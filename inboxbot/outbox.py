@@ -56,7 +56,7 @@ INTERRUPTED = "previous attempt interrupted; resent with the same Message-ID"
 
 def backoff(attempts: int, *, base: float = 30.0, cap: float = 6 * 3600.0) -> float:
     """Seconds to wait after `attempts` failures: exponential, capped, with full jitter."""
-    return random.uniform(0.5, 1.0) * min(cap, base * (2 ** max(0, attempts - 1)))
+    return random.uniform(0.5, 1.0) * min(cap, base * (2.0 ** max(0, attempts - 1)))
 
 
 async def _fail(item: OutboxItem, reason: str, on_failure: FailureHook | None) -> None:
@@ -87,7 +87,7 @@ async def deliver_due(transport: Transport, now: Callable[[], datetime], *, limi
         await item.save(update_fields=["status", "attempts", "last_error"])
         message = message_from_string(item.payload, policy=policy.default)
         try:
-            await transport.send(message)  # type: ignore[arg-type]
+            await transport.send(message)  # type: ignore[arg-type,unused-ignore]
         except PermanentError as exc:
             await _fail(item, str(exc), on_failure)
             log.error("outbox %s to %s refused permanently: %s", item.purpose,

@@ -154,7 +154,7 @@ class Worker:
                 delay = self._reconnect_delay(failures)
                 log.warning("mailbox %s/%s: %s; reconnecting in %.1f s", mb.name, folder_name, exc, delay)
                 await self._sleep(delay)
-            except Exception as exc:  # noqa: BLE001 - a watcher that dies stops the mailbox silently
+            except Exception as exc:  # a watcher that died would stop its mailbox silently
                 failures += 1
                 self.report.errors.append(f"{mb.name}/{folder_name}: {type(exc).__name__}")
                 log.exception("mailbox %s/%s: unexpected error; retrying", mb.name, folder_name)

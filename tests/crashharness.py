@@ -23,7 +23,7 @@ import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from imapclient import IMAPClient
@@ -112,7 +112,7 @@ def generate(n: int, seed: int) -> list[Generated]:
     English, unsubscribes, automated mail (out-of-office, bounces, list mail), and follow-ups
     to earlier requests in the batch."""
     rng = random.Random(seed)
-    start = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
     out: list[Generated] = []
     requests: list[Generated] = []
     for i in range(n):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import email.message
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -25,7 +25,7 @@ from rig import RecordingSMTP
 
 pytestmark = pytest.mark.integration
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "automated"
 
 
