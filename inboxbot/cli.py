@@ -213,6 +213,21 @@ def cmd_db(args: argparse.Namespace) -> int:
     return asyncio.run(admin.status(settings))
 
 
+def cmd_deadletters(args: argparse.Namespace) -> int:
+    from inboxbot import deadletters
+
+    settings = _settings(args)
+    if args.action == "list":
+        return asyncio.run(deadletters.list_command(settings, status=args.status, as_json=args.json))
+    if args.action == "show":
+        if len(args.ids) != 1:
+            raise ConfigError("deadletters show takes one ID")
+        return asyncio.run(deadletters.show_command(settings, args.ids[0], raw=args.raw))
+    if not args.ids and not args.all:
+        raise ConfigError("deadletters retry: give IDs, or --all for every new or retried one")
+    return asyncio.run(deadletters.retry_command(settings, args.ids, all_open=args.all))
+
+
 # -- parser ------------------------------------------------------------------------------------
 
 
@@ -305,6 +320,19 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=("status", "upgrade", "make"))
     db.add_argument("name", nargs="?", help="for make: the migration's name")
     db.set_defaults(func=cmd_db)
+
+
+    dl = sub.add_parser("deadletters", help="messages a stage could not handle; replay after a fix",
+                        description="list [--status open|all|new|retried|resolved] | show ID [--raw] "
+                                    "| retry ID... | retry --all")
+    dl.add_argument("action", choices=("list", "show", "retry"))
+    dl.add_argument("ids", nargs="*", type=int, metavar="ID")
+    dl.add_argument("--status", default="open", help="list: open (new and retried; default), all, "
+                                                     "or one status")
+    dl.add_argument("--json", action="store_true", help="list: one JSON object per line")
+    dl.add_argument("--raw", action="store_true", help="show: write the stored message bytes")
+    dl.add_argument("--all", action="store_true", help="retry: every new or retried dead letter")
+    dl.set_defaults(func=cmd_deadletters)
     return p
 
 

@@ -107,6 +107,8 @@ class MailboxSettings:
     # A shared mailbox (support@) where only some requests are ours: handle mail with one of
     # these intents (or a follow-up to one of our tickets) and leave the rest alone. Empty: all.
     intents: tuple[str, ...] = ()
+    timeout: float = 60.0  # socket connect/read timeout: a server that stops answering is dropped
+    idle_probe: float = 300.0  # this long without a word during IDLE: check the server still answers
 
 
 @dataclass(frozen=True)
@@ -248,6 +250,9 @@ class Settings:
     state_dir: Path = Path("state")
     prompts_dir: Path = DEFAULT_PROMPTS
     outbox_interval: float = 5.0
+    # An outbox item claimed for sending is its worker's for this long; after a crash mid-send
+    # it is sent again (same Message-ID) once this has passed. Longer than one SMTP transaction.
+    sending_timeout: float = 120.0
     suppression: SuppressionSettings = field(default_factory=SuppressionSettings)
     marketing: tuple[MarketingTarget, ...] = ()
     lease_ttl: float = 45.0  # seconds a worker holds a mailbox without renewing (store/lease.py)
@@ -474,6 +479,8 @@ def _mailbox(t: _Table, base: Path, environ: Mapping[str, str]) -> MailboxSettin
         fetch_batch=t.integer("fetch_batch", d.fetch_batch, minimum=1),
         done_keyword=t.string("done_keyword", d.done_keyword),
         intents=t.strings("intents", d.intents),
+        timeout=t.number("timeout", d.timeout, minimum=0.1),
+        idle_probe=t.number("idle_probe", d.idle_probe, minimum=0.1),
     )
     _check_intents(t, "intents", mb.intents, _MAILBOX_INTENTS)
     if mb.idle_timeout > 29 * 60:
@@ -699,6 +706,7 @@ def settings_from_dict(
     w = root.table("worker")
     prompts_dir = w.path_value("prompts_dir", base) or DEFAULT_PROMPTS
     outbox_interval = w.number("outbox_interval", 5.0, minimum=0.05)
+    sending_timeout = w.number("sending_timeout", 120.0, minimum=0.1)
     lease_ttl = w.number("lease_ttl", 45.0, minimum=1.0)
     worker_name = w.string("worker_id", "")
     w.check_unknown()
@@ -727,6 +735,7 @@ def settings_from_dict(
         state_dir=state_dir,
         prompts_dir=prompts_dir,
         outbox_interval=outbox_interval,
+        sending_timeout=sending_timeout,
         suppression=suppression,
         marketing=marketing,
         lease_ttl=lease_ttl,

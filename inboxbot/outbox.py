@@ -1,26 +1,47 @@
 """Deliver what the pipeline queued: the persistent outbox.
 
 SMTP being down delays mail and loses none: an item stays pending and is retried with
-exponential backoff and jitter. A permanent refusal (5xx) is recorded as failed, not retried
-forever, and shows in `inboxbot outbox` and the digest.
+exponential backoff and jitter. A permanent refusal (5xx), or running out of attempts, marks the
+item `failed` and, in the same transaction, hands it to `on_failure` (the worker queues one
+notice to the DPO and records it on the ticket): never retried forever, never silent.
 
-An item is marked `sending` (committed) before the SMTP transaction and `sent` after it. If the
-process dies in between, the restart cannot know whether the server took the message; it sends
-it again with the same Message-ID (at-least-once for that narrow window, and the receiving
-side sees the same message twice, not two different ones).
+What a crash can do, and why this is the honest guarantee
+---------------------------------------------------------
+An item is marked `sending` (committed) before the SMTP transaction and `sent` (committed) after
+the server's final 250. If the process dies between the two, nobody can know whether the server
+took the message: SMTP has no way to ask "did you already accept Message-ID X?" (a submission
+server keeps no queryable record, and DSN's ENVID only reports back later). We have two
+choices: never resend (the acknowledgement may be lost: a data subject who is owed a reply
+gets none) or resend (the server may get it twice). For a legal record losing is worse, so we
+resend, and make the resend harmless:
+
+* the payload is rendered once, at queue time, and stored: a resend is byte-identical, with
+  the same Message-ID, so it is the same message (RFC 5322 3.6.4), not a second
+  acknowledgement; many receiving systems drop such a copy, others show it twice;
+* only an item left in `sending` can be resent, and items are sent one at a time, so one crash
+  causes at most one such copy; the resend is logged and noted in `last_error`;
+* an acknowledgement is queued in the same transaction that records its inbound message, under
+  a unique `dedupe_key`, so there can never be two *different* acknowledgements for one message.
+
+So: each due acknowledgement reaches the SMTP server at least once; the recipient never sees
+two different acknowledgements for one request; an identical copy (same Message-ID) is possible
+only for a message in flight at the instant of a crash, at most one per crash.
 
 Several workers may deliver from one store: each item is claimed with a conditional UPDATE
 before it is sent, so two workers never send the same item. A claimed item that is still
-`sending` after SENDING_TIMEOUT (its worker died mid-send) is due again and claimed anew.
+`sending` after `sending_timeout` (its worker died mid-send) is due again and claimed anew.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from email import message_from_string, policy
+from typing import Any
+
+from tortoise.transactions import in_transaction
 
 from inboxbot.errors import PermanentError, TransientError
 from inboxbot.logs import redact_address
@@ -30,60 +51,87 @@ from inboxbot.transport import Transport
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12  # about 1.5 days of backoff in total before the DPO must look
-# A claimed item is someone's for this long; if its sender dies, another sends it after that.
-SENDING_TIMEOUT = 300.0
+# A claimed item is someone's for this long; if its sender dies, another (or the restarted one)
+# sends it after that. Longer than any one SMTP transaction ([transport] timeout is per step).
+SENDING_TIMEOUT = 120.0
+
+# Called with (item, reason, conn) inside the transaction that marks an item failed.
+FailureHook = Callable[[OutboxItem, str, Any], Awaitable[None]]
+
+INTERRUPTED = "previous attempt interrupted; resent with the same Message-ID"
 
 
 def backoff(attempts: int, *, base: float = 30.0, cap: float = 6 * 3600.0) -> float:
     """Seconds to wait after `attempts` failures: exponential, capped, with full jitter."""
-    return random.uniform(0.5, 1.0) * min(cap, base * (2 ** max(0, attempts - 1)))
+    return random.uniform(0.5, 1.0) * min(cap, base * (2.0 ** max(0, attempts - 1)))
 
 
-async def _claim(item: OutboxItem, at: datetime) -> bool:
+async def _claim(item: OutboxItem, at: datetime, sending_timeout: float) -> bool:
     """Make `item` ours with one conditional UPDATE. `attempts` grows on every claim, so it
     works as a version: of several workers that read the same row, exactly one claims it."""
     claimed = await OutboxItem.filter(
         id=item.id, attempts=item.attempts, status__in=("pending", "sending")
     ).update(status="sending", attempts=item.attempts + 1,
-             next_attempt_at=at + timedelta(seconds=SENDING_TIMEOUT))
+             next_attempt_at=at + timedelta(seconds=sending_timeout))
     if claimed:
         item.status, item.attempts = "sending", item.attempts + 1
     return bool(claimed)
 
 
-async def deliver_due(transport: Transport, now: Callable[[], datetime], *, limit: int = 50) -> tuple[int, int]:
+async def _fail(item: OutboxItem, reason: str, on_failure: FailureHook | None) -> None:
+    """Mark `item` failed and tell the hook, in one transaction: the notice exists iff the
+    failure is recorded, so a crash can neither lose it nor make two."""
+    async with in_transaction() as conn:
+        item.status, item.last_error = "failed", reason[:500]
+        await item.save(using_db=conn, update_fields=["status", "last_error"])
+        if on_failure is not None:
+            await on_failure(item, reason, conn)
+
+
+async def deliver_due(transport: Transport, now: Callable[[], datetime], *, limit: int = 50,
+                      on_failure: FailureHook | None = None,
+                      sending_timeout: float = SENDING_TIMEOUT) -> tuple[int, int]:
     """Send every pending item whose time has come. Returns (sent, still_pending_or_failed)."""
     sent = failed = 0
     items = await OutboxItem.filter(
         status__in=("pending", "sending"), next_attempt_at__lte=now()
     ).order_by("id").limit(limit)
     for item in items:
-        if not await _claim(item, now()):
+        was_sending = item.status == "sending"
+        if not await _claim(item, now(), sending_timeout):
             continue  # another worker took it between our SELECT and now
+        if was_sending:
+            # Its sender died during the SMTP transaction (see the module docstring).
+            log.warning("outbox %s %s to %s: %s", item.purpose, item.id,
+                        redact_address(item.recipient), INTERRUPTED)
+            item.last_error = INTERRUPTED
+            await item.save(update_fields=["last_error"])
         message = message_from_string(item.payload, policy=policy.default)
         try:
-            await transport.send(message)  # type: ignore[arg-type]
+            await transport.send(message)  # type: ignore[arg-type,unused-ignore]
         except PermanentError as exc:
-            item.status, item.last_error = "failed", str(exc)[:500]
-            await item.save(update_fields=["status", "last_error"])
+            await _fail(item, str(exc), on_failure)
             log.error("outbox %s to %s refused permanently: %s", item.purpose,
                       redact_address(item.recipient), exc)
             failed += 1
             continue
         except TransientError as exc:
+            failed += 1
             if item.attempts >= MAX_ATTEMPTS:
-                item.status = "failed"
-            else:
-                item.status = "pending"
+                await _fail(item, f"gave up after {item.attempts} attempts: {exc}", on_failure)
+                log.error("outbox %s to %s: gave up after %d attempts: %s", item.purpose,
+                          redact_address(item.recipient), item.attempts, exc)
+                continue
+            item.status = "pending"
             item.last_error = str(exc)[:500]
             item.next_attempt_at = now() + timedelta(seconds=backoff(item.attempts))
             await item.save(update_fields=["status", "last_error", "next_attempt_at"])
             log.warning("outbox %s to %s deferred (attempt %d): %s", item.purpose,
                         redact_address(item.recipient), item.attempts, exc)
-            failed += 1
             # The server is likely down for everyone: stop this round rather than hammer it.
             break
-        item.status, item.sent_at, item.last_error = "sent", now(), ""
+        item.status, item.sent_at = "sent", now()
+        item.last_error = INTERRUPTED if item.last_error == INTERRUPTED else ""
         await item.save(update_fields=["status", "sent_at", "last_error"])
         sent += 1
     return sent, failed

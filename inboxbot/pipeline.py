@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,11 +37,14 @@ from inboxbot.parse import parse
 from inboxbot.render import ReplyRenderer
 from inboxbot.store.history import load_history
 from inboxbot.store.models import DeadLetter, MailboxCursor, ProcessedMessage
+from inboxbot.undelivered import is_bounce, record_bounce
 
 log = logging.getLogger(__name__)
 
 # Database errors that mean "not now" rather than "never": the batch is retried, not skipped.
-TRANSIENT_DB_ERRORS = (OperationalError, DBConnectionError, ConnectionError, TransientError)
+# (sqlite3's own error too: tortoise lets it through untranslated from COMMIT on a busy file.)
+TRANSIENT_DB_ERRORS = (OperationalError, DBConnectionError, ConnectionError, TransientError,
+                       sqlite3.OperationalError)
 
 
 def utc_now() -> datetime:
@@ -131,6 +135,17 @@ class Processor:
                 outcomes.append(await self._dead_letter(raw, "act", exc, track_cursor))
         return outcomes
 
+    async def replay(self, raw: RawMessage) -> Outcome:
+        """Run one stored message through every stage again (`deadletters retry`). Unlike
+        process(), a failure raises instead of making a new dead letter; a message already
+        recorded comes back as a `duplicate` with no effects, so replaying twice is harmless."""
+        msg = parse(raw.raw, received_at=raw.internaldate)
+        [verdict] = await asyncio.to_thread(self.classifier.classify, [msg])
+        try:
+            return await self._handle(raw, msg, verdict, track_cursor=False)
+        except IntegrityError:
+            return await self._handle(raw, msg, verdict, track_cursor=False)
+
     async def _classify(self, messages: list[Inbound]) -> list[Verdict | BaseException]:
         if not messages:
             return []
@@ -169,6 +184,11 @@ class Processor:
             ctx = ActContext(self.settings, self.renderer, conn, now, raw, msg, verdict)
             if decision.outcome != "duplicate":
                 await self._act(ctx, decision, history.thread_ticket)
+                if decision.outcome == "automated" and is_bounce(msg, verdict):
+                    # Never answered (decided above); recorded on the ticket it reports on.
+                    bounced = await record_bounce(self.settings, self.renderer, raw.raw, conn, now,
+                                                  msg.message_id)
+                    ctx.ticket = ctx.ticket or bounced
                 await ProcessedMessage.create(
                     using_db=conn,
                     message_id=msg.message_id,

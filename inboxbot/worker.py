@@ -27,12 +27,14 @@ from inboxbot.pipeline import TRANSIENT_DB_ERRORS, Outcome, Processor, utc_now
 from inboxbot.reminders import queue_reminders
 from inboxbot.source.maildir import MaildirFolder
 from inboxbot.store.lease import Lease, hold, worker_id
-from inboxbot.store.models import MailboxCursor
+from inboxbot.store.models import MailboxCursor, OutboxItem
 from inboxbot.transport import Transport
+from inboxbot.undelivered import notify_undelivered
 
 log = logging.getLogger(__name__)
 
 RECONNECT_MAX = 300.0  # seconds: the longest wait between reconnect attempts
+RECONNECT_BASE = 1.0  # seconds: the first retry after a dropped connection (then doubling)
 REMINDER_INTERVAL = 3600.0  # seconds between deadline checks; each reminder goes out once
 DIGEST_INTERVAL = 300.0  # seconds between digest checks: it goes out within minutes of its slot
 
@@ -60,6 +62,8 @@ class Worker:
         self.push_wakeup = asyncio.Event()
         self.report = RunReport()
         self.worker_id = settings.worker_id or worker_id()
+        self.reconnect_base = RECONNECT_BASE
+        self.reconnect_max = RECONNECT_MAX
 
     # -- entry point -------------------------------------------------------------------------
 
@@ -141,7 +145,6 @@ class Worker:
             try:
                 status = await folder.open()
                 after = await self._resume_point(mb.name, folder_name, status.uidvalidity)
-                failures = 0
                 while not self.stop.is_set():
                     raws = await folder.fetch_after(after, mb.fetch_batch)
                     if raws:
@@ -153,9 +156,10 @@ class Worker:
                             pass  # cosmetic: the cursor in the store is what counts
                         continue
                     await self._mark_success(mb.name, folder_name)
+                    failures = 0  # only a whole round resets the backoff: no fast reconnect loop
                     if once:
                         return
-                    await folder.wait_for_change(mb.idle_timeout)
+                    await folder.wait_for_change()  # IDLE up to idle_timeout, or poll_interval
             except PermanentError as exc:
                 # Wrong password, missing folder: retrying fast will not help, but giving up
                 # silently would lose mail. Record it, and retry slowly.
@@ -171,11 +175,24 @@ class Worker:
                 if once and failures >= 3:
                     log.error("mailbox %s/%s unreachable: %s", mb.name, folder_name, exc)
                     return
-                delay = min(RECONNECT_MAX, 2.0 ** failures) * random.uniform(0.5, 1.0)
+                delay = self._reconnect_delay(failures)
                 log.warning("mailbox %s/%s: %s; reconnecting in %.1f s", mb.name, folder_name, exc, delay)
                 await self._sleep(delay)
+            except Exception as exc:  # a watcher that died would stop its mailbox silently
+                failures += 1
+                self.report.errors.append(f"{mb.name}/{folder_name}: {type(exc).__name__}")
+                log.exception("mailbox %s/%s: unexpected error; retrying", mb.name, folder_name)
+                if once:
+                    return
+                await self._sleep(self._reconnect_delay(failures + 4))
             finally:
                 await folder.close()
+
+    def _reconnect_delay(self, failures: int) -> float:
+        """Exponential backoff with jitter: base, 2*base, 4*base ... up to reconnect_max, each
+        times 0.5-1.0, so a fleet of workers does not reconnect in step after an outage."""
+        step = self.reconnect_base * 2.0 ** max(0, failures - 1)
+        return min(self.reconnect_max, step) * random.uniform(0.5, 1.0)
 
     async def _resume_point(self, account: str, folder: str, uidvalidity: int) -> int:
         cursor = await MailboxCursor.filter(account=account, folder=folder).first()
@@ -240,10 +257,14 @@ class Worker:
 
     # -- outbox ------------------------------------------------------------------------------
 
+    async def _undelivered(self, item: OutboxItem, reason: str, conn: object) -> None:
+        await notify_undelivered(self.settings, self.processor.renderer, item, reason, conn, self.clock())
+
     async def _deliver_all(self) -> None:
         """--once: deliver until nothing is due, or the transport refuses for now."""
         while True:
-            sent, failed = await deliver_due(self.transport, self.clock)
+            sent, failed = await deliver_due(self.transport, self.clock, on_failure=self._undelivered,
+                                              sending_timeout=self.settings.sending_timeout)
             self.report.sent += sent
             if failed or not sent:
                 return
@@ -251,7 +272,8 @@ class Worker:
     async def _deliver_forever(self) -> None:
         while not self.stop.is_set():
             try:
-                sent, _ = await deliver_due(self.transport, self.clock)
+                sent, _ = await deliver_due(self.transport, self.clock, on_failure=self._undelivered,
+                                              sending_timeout=self.settings.sending_timeout)
                 self.report.sent += sent
                 if sent:
                     continue
@@ -270,7 +292,7 @@ class Worker:
         if not self.targets:
             return
         try:
-            result = await deliver_pushes(self.targets, self.clock)
+            result = await deliver_pushes(self.targets, self.clock, in_flight=self.settings.sending_timeout)
         except TRANSIENT_DB_ERRORS as exc:
             log.warning("suppression pushes: %s", exc)
             return
@@ -279,7 +301,7 @@ class Worker:
     async def _push_forever(self) -> None:
         while not self.stop.is_set():
             try:
-                result = await deliver_pushes(self.targets, self.clock)
+                result = await deliver_pushes(self.targets, self.clock, in_flight=self.settings.sending_timeout)
                 self.report.pushed += result.sent
             except TRANSIENT_DB_ERRORS as exc:
                 log.warning("suppression pushes: %s", exc)

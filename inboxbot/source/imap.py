@@ -26,6 +26,7 @@ import concurrent.futures
 import functools
 import ipaddress
 import logging
+import socket
 import ssl
 import threading
 import time
@@ -52,6 +53,9 @@ T = TypeVar("T")
 IDLE_SLICE = 1.0
 # A bad certificate is rarely fixed within seconds: retry it slowly.
 TLS_RETRY_AFTER = 300.0
+# TCP keepalive: a peer that vanished (a cut cable, a rebooted NAT) is noticed in about
+# KEEPIDLE + KEEPINTVL * KEEPCNT seconds even while we sit in IDLE and send nothing.
+TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT = 60, 15, 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +79,12 @@ def is_loopback(host: str) -> bool:
 class ImapFolder:
     """One selected IMAP folder. Use it from one task at a time; close() may come from another."""
 
-    def __init__(self, settings: MailboxSettings, folder: str, *, timeout: float = 60.0) -> None:
+    def __init__(self, settings: MailboxSettings, folder: str, *, timeout: float | None = None) -> None:
         self.settings = settings
         self.folder = folder
-        self.timeout = timeout  # connect and read timeout of the socket, seconds
+        # Connect and read timeout of the socket, seconds: a server that accepts a command and
+        # never answers (hung, or a black-holed connection) costs at most this long.
+        self.timeout = settings.timeout if timeout is None else timeout
         self._client: Any = None  # IMAPClient while open
         self._status: FolderStatus | None = None
         self._idle = False  # IDLE in the server's CAPABILITY after login
@@ -174,6 +180,7 @@ class ImapFolder:
         # INTERNALDATE is the legal time of receipt: keep it timezone-aware, not naive local time.
         client.normalise_times = False
         try:
+            _keepalive(client.socket())
             if s.security == "starttls":
                 if not client.has_capability("STARTTLS"):
                     raise PermanentError(f"{self.label}: server does not offer STARTTLS")
@@ -253,13 +260,25 @@ class ImapFolder:
         return True
 
     def _idle_sync(self, timeout: float) -> bool:
+        """IDLE until a change, `timeout`, close(), or `idle_probe` seconds of silence.
+
+        The silence watchdog: a server in IDLE may say nothing for many minutes, and so may a
+        hung server or a connection some middlebox dropped without telling us. After
+        `idle_probe` seconds without a word (Dovecot's "* OK Still here" every 2 minutes counts)
+        we end IDLE: DONE must be answered within the socket timeout, which proves the server
+        alive, or raises and the worker reconnects. The caller then NOOPs and IDLEs again.
+        """
         client = self._need_client()
         client.idle()
         deadline = time.monotonic() + timeout
+        last_heard = time.monotonic()
         changed = False
         while not changed and not self._stop.is_set():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                break
+            if time.monotonic() - last_heard >= self.settings.idle_probe:
+                log.debug("%s: silent for %.0f s in IDLE; probing", self.label, self.settings.idle_probe)
                 break
             step = min(remaining, IDLE_SLICE)
             started = time.monotonic()
@@ -267,6 +286,8 @@ class ImapFolder:
             # An empty answer long before the timeout means EOF: the server is gone.
             if not responses and time.monotonic() - started < step / 2:
                 raise TransientError(f"{self.label}: connection closed during IDLE", retry_after=5)
+            if responses:
+                last_heard = time.monotonic()
             changed = _any_change(self.label, responses)
         _text, responses = client.idle_done()
         return _any_change(self.label, responses) or changed
@@ -356,6 +377,18 @@ def _any_change(label: str, responses: list[Any]) -> bool:
         if head not in (b"OK", b"NO", b"BAD"):
             changed = True
     return changed
+
+
+def _keepalive(sock: Any) -> None:
+    """Switch on TCP keepalive where the platform has it (Linux does); best effort."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        for name, value in (("TCP_KEEPIDLE", TCP_KEEPIDLE), ("TCP_KEEPINTVL", TCP_KEEPINTVL),
+                            ("TCP_KEEPCNT", TCP_KEEPCNT)):
+            if hasattr(socket, name):
+                sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
+    except OSError:
+        pass
 
 
 def _logout_quietly(client: Any) -> None:
