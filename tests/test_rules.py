@@ -516,6 +516,10 @@ def test_every_lexicon_loads_with_core_sections() -> None:
         ('language = "en"\n[erasure]\nstrong = [{ pattern = "x", weight = 2 }]\n', "[erasure.strong[0]] weight"),
         ('language = "en"\n[negation]\ncues = [1]\n', "[negation.cues] expected a list of strings"),
         ('language = "en"\n[erasure\n', "en.toml: cannot read"),
+        ('language = "en"\n[out_of_office]\nabsent = ["x"]\n', "[out_of_office.absent] unknown list"),
+        ('language = "en"\n[out_of_office]\nabsence = "x"\n', "[out_of_office.absence] expected a list"),
+        ('language = "en"\n[out_of_office]\nnotice = ["(x"]\n', "[out_of_office.notice] bad regular"),
+        ('language = "en"\nout_of_office = 1\n', "[out_of_office] expected a table"),
     ],
 )
 def test_lexicon_errors_name_file_and_key(tmp_path: Path, text: str, message: str) -> None:

@@ -13,8 +13,8 @@ Words are weaker evidence than headers, so they are combined (see `AbsenceSigns.
   the subject is not itself a reply or forward ("Re: Autosvar" is a person writing about one);
 * an *absence* sentence ("Ich bin bis 28.08. nicht im Büro") counts together with one more sign:
   auto-reply boilerplate (a *notice*: "Ihre Nachricht wird nicht weitergeleitet"), a subject marker,
-  our ticket reference in the subject (a reply to our acknowledgement), or a short body that asks
-  no question.
+  our ticket reference in the subject (a reply to our acknowledgement) or a short text, the last
+  two only when the text asks no question ("I'm away till the 5th, will you be done by then?").
 
 Except for a declaration, nothing counts when the writer *asks for something*: a `request` phrase
 of the same file, or a medium or strong intent phrase of the lexicons. "Olen lomalla ensi viikolla,
@@ -54,7 +54,8 @@ class AbsenceSigns:
     notice: str | None
     request: str | None  # the writer asks for something
     reference: str | None  # our ticket reference in the subject
-    short: bool  # the new text is short and asks no question
+    short: bool  # the new text has at most SHORT_WORDS words
+    question: bool  # the new text asks a question: auto-replies tell, people ask
 
     def reasons(self) -> list[str]:
         """The out-of-office reasons these signs add up to; empty when a person wrote it."""
@@ -70,6 +71,8 @@ class AbsenceSigns:
                 also = f" + notice '{self.notice}'"
             elif self.subject is not None:
                 also = " + subject marker"
+            elif self.question:
+                return out
             elif self.reference is not None:
                 also = f" + our reference {self.reference} in the subject"
             elif self.short:
@@ -122,7 +125,8 @@ class AbsenceReader:
             notice=self._first("notice", text) if absence is not None else None,
             request=request,
             reference=reference.group(0) if reference else None,
-            short=len(text.split()) <= SHORT_WORDS and "?" not in raw,
+            short=len(text.split()) <= SHORT_WORDS,
+            question="?" in raw,
         )
 
     def reasons(self, msg: Inbound) -> list[str]:

@@ -51,7 +51,7 @@ INTENT_SECTIONS = frozenset(i.value for i in Intent if i is not Intent.AUTO_REPL
 OUT_OF_OFFICE = "out_of_office"
 OOO_KINDS: tuple[str, ...] = ("subject", "declaration", "absence", "notice", "request")
 _SPECIAL = frozenset({"negation", "unsubscribe_oneword", OUT_OF_OFFICE})
-_WORDS = "(?:\\S+ ){0,6}"  # what "{words}" stands for in an out_of_office pattern
+_WORDS = "(?:\\S+ ){0,6}?"  # what "{words}" stands for in an out_of_office pattern
 _NEGATION_WINDOW = 60  # characters before a phrase searched for a negation cue
 _NEGATION_WORDS = 5  # ... of which only the last few words count
 
