@@ -88,7 +88,8 @@ class OooPhrase:
     language: str
     kind: str
     source: str  # the pattern as written, for messages
-    regex: re.Pattern[str]
+    pattern: str  # the pattern with {words} expanded, not yet fenced to whole words
+    regex: re.Pattern[str]  # the pattern fenced to whole words, compiled
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,8 +209,8 @@ def _out_of_office(path: Path, language: str, table: Any) -> tuple[OooPhrase, ..
         if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
             raise _fail(path, key, "expected a list of non-empty strings")
         for pattern in items:
-            regex = _compile(path, key, pattern.replace("{words}", _WORDS))
-            out.append(OooPhrase(language, kind, pattern, regex))
+            expanded = pattern.replace("{words}", _WORDS)
+            out.append(OooPhrase(language, kind, pattern, expanded, _compile(path, key, expanded)))
     return tuple(out)
 
 
