@@ -477,7 +477,23 @@ def test_automated_mail_is_auto_reply(clf: RuleClassifier) -> None:
 def test_subject_only_automated_is_less_certain(clf: RuleClassifier) -> None:
     verdict = run(clf, "Jag är ledig till och med 20 mars.", "Frånvaro: Din begäran", "sv")
     assert verdict.automated and verdict.confidence == 0.85
-    assert verdict.reasons == ("out-of-office subject (frånvaro)",)
+    assert verdict.reasons == (
+        "out-of-office subject (frånvaro)",
+        "out-of-office body: absence 'jag är ledig till och med' + subject marker",
+    )
+
+
+def test_body_only_out_of_office_is_words_only(clf: RuleClassifier) -> None:
+    body = "Jag är på semester till och med 9 augusti och läser inte min e-post."
+    verdict = run(clf, body, "Re: Vi har tagit emot din begäran [PRIV-2026-000412]", "sv")
+    assert verdict.label is Intent.AUTO_REPLY and verdict.confidence == 0.85
+    assert verdict.reasons[0].startswith("out-of-office body: absence 'jag är på semester till och med'")
+
+
+def test_person_away_but_asking_is_classified_not_silenced(clf: RuleClassifier) -> None:
+    body = "Olen lomalla ensi viikolla, mutta poistakaa tietoni ennen sitä."
+    verdict = run(clf, body, "Poissaolo: poistakaa tietoni", "fi")
+    assert not verdict.automated and verdict.label is Intent.ERASURE
 
 
 def test_undetected_language_tries_every_lexicon(clf: RuleClassifier) -> None:
@@ -515,6 +531,10 @@ def test_every_lexicon_loads_with_core_sections() -> None:
         ('language = "en"\n[erasure]\nstrong = [{ pattern = "x", weight = 2 }]\n', "[erasure.strong[0]] weight"),
         ('language = "en"\n[negation]\ncues = [1]\n', "[negation.cues] expected a list of strings"),
         ('language = "en"\n[erasure\n', "en.toml: cannot read"),
+        ('language = "en"\n[out_of_office]\nabsent = ["x"]\n', "[out_of_office.absent] unknown list"),
+        ('language = "en"\n[out_of_office]\nabsence = "x"\n', "[out_of_office.absence] expected a list"),
+        ('language = "en"\n[out_of_office]\nnotice = ["(x"]\n', "[out_of_office.notice] bad regular"),
+        ('language = "en"\nout_of_office = 1\n', "[out_of_office] expected a table"),
     ],
 )
 def test_lexicon_errors_name_file_and_key(tmp_path: Path, text: str, message: str) -> None:

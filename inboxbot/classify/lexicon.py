@@ -18,6 +18,16 @@ File format (see prompts/lexicon/en.toml for a full example)::
     words = ["unsubscribe", "stop"]
     polite = ["please", "thanks"]        # may surround the word without changing anything
 
+    [out_of_office]                      # read by automated.py, not scored as an intent
+    subject = ["out of office", ...]     # markers that open an auto-reply's subject
+    declaration = ["this is an automatic reply", ...]  # the mail says it is a machine's
+    absence = ["i am out of the office {words}until", ...]  # the writer is away (till a date)
+    notice = ["no access to (my )?e-?mail", ...]  # auto-reply boilerplate: not forwarded, urgent
+    request = ["please delete", ...]     # a person asking for something: vetoes a weak OOO signal
+
+In `[out_of_office]` patterns, `{words}` stands for up to six words of any kind ("until 28.08.",
+"bis einschließlich 28.08."), so a phrase reads like the sentence it matches.
+
 Phrases are Python regular expressions, matched case-insensitively on whole words against the
 subject and new body text, after whitespace is collapsed (so line wrapping does not matter).
 Loading compiles every pattern once and raises LexiconError naming the file and key on any fault.
@@ -38,7 +48,10 @@ from inboxbot.errors import ConfigError
 TIER_WEIGHTS: dict[str, float] = {"strong": 0.85, "medium": 0.6, "weak": 0.35}
 BREACH = "breach"
 INTENT_SECTIONS = frozenset(i.value for i in Intent if i is not Intent.AUTO_REPLY) | {BREACH}
-_SPECIAL = frozenset({"negation", "unsubscribe_oneword"})
+OUT_OF_OFFICE = "out_of_office"
+OOO_KINDS: tuple[str, ...] = ("subject", "declaration", "absence", "notice", "request")
+_SPECIAL = frozenset({"negation", "unsubscribe_oneword", OUT_OF_OFFICE})
+_WORDS = "(?:\\S+ ){0,6}?"  # what "{words}" stands for in an out_of_office pattern
 _NEGATION_WINDOW = 60  # characters before a phrase searched for a negation cue
 _NEGATION_WORDS = 5  # ... of which only the last few words count
 
@@ -69,6 +82,17 @@ class Hit:
 
 
 @dataclass(frozen=True, slots=True)
+class OooPhrase:
+    """One `[out_of_office]` pattern: `kind` is one of OOO_KINDS."""
+
+    language: str
+    kind: str
+    source: str  # the pattern as written, for messages
+    pattern: str  # the pattern with {words} expanded, not yet fenced to whole words
+    regex: re.Pattern[str]  # the pattern fenced to whole words, compiled
+
+
+@dataclass(frozen=True, slots=True)
 class Lexicon:
     language: str
     phrases: tuple[Phrase, ...]
@@ -76,6 +100,7 @@ class Lexicon:
     breaks: re.Pattern[str] | None
     oneword: frozenset[str]
     polite: frozenset[str]
+    out_of_office: tuple[OooPhrase, ...] = ()
 
     def find(self, text: str) -> list[Hit]:
         """Every phrase in `text` (already normalised), one hit per phrase: the first unnegated one."""
@@ -173,6 +198,22 @@ def _phrases(path: Path, section: str, table: Any) -> list[Phrase]:
     return out
 
 
+def _out_of_office(path: Path, language: str, table: Any) -> tuple[OooPhrase, ...]:
+    if not isinstance(table, dict):
+        raise _fail(path, OUT_OF_OFFICE, f"expected a table with lists {list(OOO_KINDS)}")
+    out: list[OooPhrase] = []
+    for kind, items in table.items():
+        key = f"{OUT_OF_OFFICE}.{kind}"
+        if kind not in OOO_KINDS:
+            raise _fail(path, key, f"unknown list; expected one of {list(OOO_KINDS)}")
+        if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
+            raise _fail(path, key, "expected a list of non-empty strings")
+        for pattern in items:
+            expanded = pattern.replace("{words}", _WORDS)
+            out.append(OooPhrase(language, kind, pattern, expanded, _compile(path, key, expanded)))
+    return tuple(out)
+
+
 def load_lexicon(path: Path) -> Lexicon:
     """Read, validate and compile one language file."""
     try:
@@ -184,6 +225,7 @@ def load_lexicon(path: Path) -> Lexicon:
         raise _fail(path, "language", f"must be {path.stem!r} (the file name), got {language!r}")
     negation = data.pop("negation", {})
     oneword = data.pop("unsubscribe_oneword", {})
+    ooo = _out_of_office(path, str(language), data.pop(OUT_OF_OFFICE, {}))
     phrases: list[Phrase] = []
     for section, table in data.items():
         if section not in INTENT_SECTIONS:
@@ -202,6 +244,7 @@ def load_lexicon(path: Path) -> Lexicon:
         breaks=_alternation(path, "negation.breaks", negation.get("breaks")),
         oneword=frozenset(normalise(w) for w in words),
         polite=frozenset(word for p in polite for word in normalise(p).split()),
+        out_of_office=ooo,
     )
 
 

@@ -2,7 +2,8 @@
 
 How confidence is computed (so a DPO can predict it):
 
-1. Automated mail (see automated.py) is `auto_reply` at 0.98, or 0.85 when only the subject said so.
+1. Automated mail (see automated.py) is `auto_reply` at 0.98, or 0.85 when only words said so
+   (an out-of-office subject or text, a delivery-failure subject), no header or structure.
 2. Otherwise every lexicon phrase found in "subject + new body" is a hit with its tier weight
    (strong 0.85, medium 0.6, weak 0.35). A negated hit ("I do NOT want my account deleted") keeps a
    quarter of its weight. Hits that overlap the same words count once (the heaviest).
@@ -26,7 +27,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from inboxbot.classify.automated import automated_reasons
+from inboxbot.classify.automated import AutomatedDetector, from_words_only
 from inboxbot.classify.lexicon import BREACH, Hit, Lexicon, load_lexicons, normalise
 from inboxbot.domain import Inbound, Intent, IntentScore, Verdict
 
@@ -82,6 +83,7 @@ class RuleClassifier:
 
     def __init__(self, lexicon_dir: Path, review_threshold: float = 0.55) -> None:
         self._lexicons: dict[str, Lexicon] = load_lexicons(lexicon_dir)
+        self._automated_detector = AutomatedDetector(self._lexicons)
         self._threshold = review_threshold
 
     def classify(self, messages: Sequence[Inbound]) -> list[Verdict]:
@@ -90,7 +92,7 @@ class RuleClassifier:
 
     def classify_one(self, msg: Inbound) -> Verdict:
         """Classify one message; see the module docstring for how confidence is reached."""
-        auto = automated_reasons(msg)
+        auto = self._automated_detector.reasons(msg)
         if auto:
             return self._automated(msg, auto)
         scores, described, hits = self._analyse(msg)
@@ -151,8 +153,8 @@ class RuleClassifier:
         return scores, described, hits
 
     def _automated(self, msg: Inbound, reasons: list[str]) -> Verdict:
-        subject_only = all(r.endswith("subject") or "subject (" in r for r in reasons)
-        confidence = SUBJECT_ONLY_AUTOMATED_CONFIDENCE if subject_only else AUTOMATED_CONFIDENCE
+        words_only = from_words_only(reasons)  # no header or structure: subject or body words
+        confidence = SUBJECT_ONLY_AUTOMATED_CONFIDENCE if words_only else AUTOMATED_CONFIDENCE
         return Verdict(
             label=Intent.AUTO_REPLY,
             confidence=confidence,
