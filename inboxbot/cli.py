@@ -1,4 +1,4 @@
-"""Command line: `inboxbot run | demo | classify | tickets | suppress`.
+"""Command line: `inboxbot run | demo | classify | tickets | purge | digest | suppress`.
 
 The only module that configures logging. Exit codes: 0 ok, 1 some input was bad (reported),
 2 configuration or usage error.
@@ -121,6 +121,31 @@ def cmd_classify(args: argparse.Namespace) -> int:
     return status
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from inboxbot.classify import make_classifier
+    from inboxbot.corpus import DEFAULT_CORPUS, load_corpus
+    from inboxbot.evaluate import evaluate, format_report
+
+    settings = _settings(args) if (args.config or os.environ.get("INBOXBOT_CONFIG")) else Settings()
+    if args.rules:
+        from dataclasses import replace
+
+        settings = replace(settings, classifier=replace(settings.classifier, kind="rules"))
+    corpus = Path(args.corpus) if args.corpus else DEFAULT_CORPUS
+    examples = [e for e in load_corpus(corpus) if args.split == "all" or e.split == args.split]
+    if not examples:
+        print(f"inboxbot eval: no messages in {corpus} (split {args.split})", file=sys.stderr)
+        return 1
+    classifier = make_classifier(settings)
+    report = evaluate(classifier, examples)
+    print(format_report(report, f"{settings.classifier.kind} classifier on {corpus} ({args.split})"))
+    if args.errors:
+        print("\nmisclassified (id, gold, predicted):")
+        for row in report.errors:
+            print("  " + "  ".join(row))
+    return 0
+
+
 # -- tickets and suppressions --------------------------------------------------------------------
 
 
@@ -165,6 +190,13 @@ def cmd_suppress(args: argparse.Namespace) -> int:
     ))
 
 
+def cmd_digest(args: argparse.Namespace) -> int:
+    from inboxbot.digest.command import digest_command
+
+    preview = Path(args.preview) if args.preview else None
+    return asyncio.run(digest_command(_settings(args), preview=preview, send=args.send))
+
+
 # -- parser ------------------------------------------------------------------------------------
 
 
@@ -189,6 +221,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true", help="one JSON object per file, in order")
     c.add_argument("files", nargs="+", metavar="FILE.eml")
     c.set_defaults(func=cmd_classify)
+
+    ev = sub.add_parser("eval", help="measure the classifier on the labelled corpus")
+    ev.add_argument("corpus", nargs="?", help="corpus folder (default: tests/data/corpus)")
+    ev.add_argument("--split", choices=("heldout", "train", "all"), default="heldout")
+    ev.add_argument("--rules", action="store_true", help="measure the rules alone")
+    ev.add_argument("--errors", action="store_true", help="list the misclassified messages")
+    ev.set_defaults(func=cmd_eval)
 
     t = sub.add_parser("tickets", help="tickets")
     t_sub = t.add_subparsers(dest="action", required=True)
@@ -218,6 +257,14 @@ def build_parser() -> argparse.ArgumentParser:
     pg.add_argument("--dry-run", action="store_true", help="show what would go")
     pg.set_defaults(func=cmd_purge)
 
+    dg = sub.add_parser("digest", help="the weekly DPO digest, now")
+    dg_what = dg.add_mutually_exclusive_group(required=True)
+    dg_what.add_argument("--preview", metavar="FILE.html",
+                         help="write the HTML to FILE.html and the text beside it as FILE.txt; send nothing")
+    dg_what.add_argument("--send", action="store_true",
+                         help="queue it now (the weekly schedule is left alone) and deliver the outbox")
+    dg.set_defaults(func=cmd_digest)
+
     s = sub.add_parser("suppress", help="the suppression list and its marketing systems",
                        description="list | check ADDRESS | export | add ADDRESS | remove ADDRESS "
                                    "--reason R | forget ADDRESS --reason R (after an erasure) | "
@@ -237,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    quiet = args.command in ("demo", "classify")  # their output is the table / the JSON
+    quiet = args.command in ("demo", "classify", "eval")  # their output is the table / the JSON
     logs.configure(args.log_level or ("WARNING" if quiet else "INFO"), json_logs=args.json_logs)
     try:
         return int(args.func(args))

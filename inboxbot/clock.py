@@ -23,4 +23,5 @@ def now() -> datetime:
         raise ConfigError(f"INBOXBOT_NOW: expected an ISO 8601 time, got {frozen!r}") from None
     if value.tzinfo is None:
         raise ConfigError("INBOXBOT_NOW: give a time zone offset, e.g. 2027-03-01T09:00+01:00")
-    return value
+    # Always UTC: SQLite compares stored datetimes as text, so an offset would shift every bound.
+    return value.astimezone(timezone.utc)

@@ -20,6 +20,8 @@ from inboxbot.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PROMPTS = REPO_ROOT / "prompts"
+DEFAULT_MODEL = REPO_ROOT / ".models" / "e5-small"
+DEFAULT_HEAD = Path(__file__).resolve().parent / "classify" / "data" / "head.npz"
 
 Security = Literal["tls", "starttls", "plain"]
 
@@ -139,8 +141,12 @@ class RetentionSettings:
 
 @dataclass(frozen=True)
 class ClassifierSettings:
-    kind: Literal["rules", "model"] = "rules"
-    model_path: Path | None = None
+    """`model`: rules in front, the multilingual encoder and trained head behind (the default);
+    `rules`: the phrase lexicons alone (no PyTorch needed)."""
+
+    kind: Literal["rules", "model"] = "rules"  # becomes "model" once the encoder build lands
+    model_path: Path = DEFAULT_MODEL  # the encoder folder built by scripts/build_encoder.py
+    head_path: Path = DEFAULT_HEAD  # the trained head, committed beside the code
     review_threshold: float = 0.55
 
 
@@ -186,6 +192,31 @@ class SuppressionSettings:
     list_unsubscribe_addresses: tuple[str, ...] = ()
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    """The weekly digest to the DPO: when (local wall-clock time), to whom, in which language."""
+
+    enabled: bool = True
+    weekday: str = "monday"  # one of WEEKDAYS
+    time: str = "08:00"  # HH:MM, 24-hour
+    timezone: str = ""  # empty: the organisation's time zone
+    recipients: tuple[str, ...] = ()  # empty: the organisation's dpo_email
+    language: str = ""  # empty: the organisation's first language
+
+    @property
+    def weekday_index(self) -> int:
+        """Monday is 0, as in date.weekday()."""
+        return WEEKDAYS.index(self.weekday)
+
+    @property
+    def hour_minute(self) -> tuple[int, int]:
+        hour, _, minute = self.time.partition(":")
+        return int(hour), int(minute)
+
+
 @dataclass(frozen=True)
 class SecuritySettings:
     """`[security]`: whose word about the sender's domain we take (RFC 8601), and what then.
@@ -210,6 +241,7 @@ class Settings:
     classifier: ClassifierSettings = field(default_factory=ClassifierSettings)
     verification: VerificationSettings = field(default_factory=VerificationSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    digest: DigestSettings = field(default_factory=DigestSettings)
     database_url: str = ""  # empty: sqlite file in state_dir
     state_dir: Path = Path("state")
     prompts_dir: Path = DEFAULT_PROMPTS
@@ -565,6 +597,35 @@ def _suppression(t: _Table) -> SuppressionSettings:
         fold_plus_domains=frozenset(dom.strip().lower().rstrip(".") for dom in domains),
         list_unsubscribe_addresses=tuple(a.strip().lower() for a in addresses),
     )
+def _digest(t: _Table, prompts_dir: Path) -> DigestSettings:
+    d = DigestSettings()
+    dg = DigestSettings(
+        enabled=t.boolean("enabled", d.enabled),
+        weekday=t.choice("weekday", WEEKDAYS, d.weekday),
+        time=t.string("time", d.time),
+        timezone=t.string("timezone", d.timezone),
+        recipients=t.strings("recipients", d.recipients),
+        language=t.string("language", d.language),
+    )
+    hour, colon, minute = dg.time.partition(":")
+    if not (colon and len(hour) == 2 and len(minute) == 2 and hour.isdigit() and minute.isdigit()
+            and int(hour) < 24 and int(minute) < 60):
+        raise ConfigError(f"{t.key('time')}: expected HH:MM (24-hour), got {dg.time!r}")
+    if dg.timezone:
+        try:
+            ZoneInfo(dg.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"{t.key('timezone')}: unknown time zone {dg.timezone!r}") from None
+    for addr in dg.recipients:
+        if "@" not in addr:
+            raise ConfigError(f"{t.key('recipients')}: expected email addresses, got {addr!r}")
+    templates = prompts_dir / "digest"
+    if dg.language and not (templates / dg.language).is_dir():
+        have = sorted(p.name for p in templates.iterdir() if p.is_dir()) if templates.is_dir() else []
+        raise ConfigError(f"{t.key('language')}: no digest templates for {dg.language!r} in {templates} "
+                          f"(there are: {', '.join(have) or 'none'})")
+    t.check_unknown()
+    return dg
 
 
 def settings_from_dict(
@@ -611,7 +672,8 @@ def settings_from_dict(
     dc = ClassifierSettings()
     classifier = ClassifierSettings(
         kind=c.choice("kind", ("rules", "model"), dc.kind),  # type: ignore[arg-type]
-        model_path=c.path_value("model_path", base),
+        model_path=c.path_value("model_path", base) or dc.model_path,
+        head_path=c.path_value("head_path", base) or dc.head_path,
         review_threshold=c.number("review_threshold", dc.review_threshold),
     )
     if not 0.0 <= classifier.review_threshold <= 1.0:
@@ -664,6 +726,7 @@ def settings_from_dict(
     target_names = [m.name for m in marketing]
     if len(set(target_names)) != len(target_names):
         raise ConfigError("marketing: two targets share a name; give each a unique name")
+    digest = _digest(root.table("digest"), prompts_dir)
     security = _security(root.table("security"))
     root.seen.add("mailbox")
     root.check_unknown()
@@ -676,6 +739,7 @@ def settings_from_dict(
         classifier=classifier,
         verification=verification,
         retention=retention,
+        digest=digest,
         database_url=database_url,
         state_dir=state_dir,
         prompts_dir=prompts_dir,

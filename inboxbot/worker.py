@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from inboxbot.config import MailboxSettings, Settings
+from inboxbot.digest import queue_digest
 from inboxbot.errors import PermanentError, TransientError
 from inboxbot.marketing import SuppressionTarget, make_targets
 from inboxbot.marketing.pushes import deliver_pushes
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 RECONNECT_MAX = 300.0  # seconds: the longest wait between reconnect attempts
 REMINDER_INTERVAL = 3600.0  # seconds between deadline checks; each reminder goes out once
+DIGEST_INTERVAL = 300.0  # seconds between digest checks: it goes out within minutes of its slot
 
 
 @dataclass
@@ -67,6 +69,7 @@ class Worker:
         if once:
             await asyncio.gather(*watchers)
             await self._remind()
+            await self._digest()
             await self._deliver_all()
             await self._push_all()
             self.report.pending = await pending_count()
@@ -76,6 +79,7 @@ class Worker:
         tasks.append(asyncio.create_task(self._remind_forever()))
         if self.targets:
             tasks.append(asyncio.create_task(self._push_forever()))
+        tasks.append(asyncio.create_task(self._digest_forever()))
         await self.stop.wait()
         for t in tasks:
             t.cancel()
@@ -192,6 +196,23 @@ class Worker:
         while not self.stop.is_set():
             await self._remind()
             await self._sleep(REMINDER_INTERVAL)
+
+    # -- weekly digest -----------------------------------------------------------------------
+
+    async def _digest(self) -> None:
+        """Queue the weekly digest if it is owed; the store decides, so restarts are safe."""
+        try:
+            if await queue_digest(self.settings, self.clock()):
+                self.outbox_wakeup.set()
+        except TRANSIENT_DB_ERRORS as exc:
+            log.warning("digest: %s", exc)
+        except Exception:  # noqa: BLE001 - a broken digest template must not stop the mail
+            log.exception("digest could not be made; will try again at the next check")
+
+    async def _digest_forever(self) -> None:
+        while not self.stop.is_set():
+            await self._digest()
+            await self._sleep(DIGEST_INTERVAL)
 
     # -- outbox ------------------------------------------------------------------------------
 

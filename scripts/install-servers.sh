@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Install the real servers the integration tests start on loopback: Dovecot (IMAP) and
-# PostgreSQL. aiosmtpd (SMTP) comes from pip. Needs root (or sudo) for apt-get.
+# PostgreSQL, and Chromium (headless, to screenshot the digest's HTML). aiosmtpd (SMTP) comes
+# from pip. Needs root (or sudo) for apt-get.
 set -euo pipefail
 need=()
 [ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd dovecot-core)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v openssl >/dev/null || need+=(openssl)
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"

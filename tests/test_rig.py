@@ -45,8 +45,9 @@ def test_login_tls_verifies_certificate(dovecot: Dovecot, mailbox_user: MailUser
 
 def test_tls_refused_without_the_rig_ca(dovecot: Dovecot) -> None:
     # The certificate is self-signed: the system trust store must not accept it.
+    system_trust = ssl.create_default_context()
     with pytest.raises(ssl.SSLCertVerificationError):
-        IMAPClient(dovecot.host, dovecot.ssl_port, ssl=True, ssl_context=ssl.create_default_context())
+        IMAPClient(dovecot.host, dovecot.ssl_port, ssl=True, ssl_context=system_trust)
 
 
 def test_wrong_password_and_unknown_user_refused(dovecot: Dovecot, mailbox_user: MailUser) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
-from inboxbot.config import Secret
+from inboxbot.config import MailboxSettings, Secret
 from inboxbot.errors import ConfigError, PermanentError, TransientError
 from inboxbot.source.imap import FolderStatus, ImapFolder, is_loopback
 from rig import Dovecot, MailUser, make_message
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 
 def folder_for(dovecot: Dovecot, user: MailUser, security: str = "tls", **kw: Any) -> ImapFolder:
-    return ImapFolder(dovecot.mailbox_settings(user.name, security, **kw), kw.pop("folder", "INBOX"))
+    return ImapFolder(dovecot.mailbox_settings(user.name, security, **kw), "INBOX")
 
 
 async def append(dovecot: Dovecot, user: MailUser, subject: str = "x", **kw: Any) -> int:
@@ -60,7 +61,7 @@ def _body(dovecot: Dovecot, user: MailUser, uid: int) -> bytes:
         return bytes(client.fetch([uid], ["BODY.PEEK[]"])[uid][b"BODY[]"])
 
 
-async def test_sees_mail_that_arrived_after_select(dovecot: Dovecot, mailbox_user: MailUser) -> None:
+async def test_sees_mail_that_came_after_select(dovecot: Dovecot, mailbox_user: MailUser) -> None:
     async with folder_for(dovecot, mailbox_user) as folder:
         uid = await append(dovecot, mailbox_user)
         assert [m.uid for m in await folder.fetch_after(0)] == [uid]
@@ -133,7 +134,8 @@ async def test_polls_when_server_has_no_idle(dovecot_factory: Callable[..., Dove
         assert not folder.supports_idle
         uid = await append(server, user)
         started = time.monotonic()
-        assert await folder.wait_for_change() is True
+        # The worker passes idle_timeout; without IDLE the poll interval still sets the pace.
+        assert await folder.wait_for_change(folder.settings.idle_timeout) is True
         assert 0.25 < time.monotonic() - started < 2
         assert [m.uid for m in await folder.fetch_after(0)] == [uid]
 
@@ -143,6 +145,15 @@ async def test_polls_when_idle_is_switched_off(dovecot: Dovecot, mailbox_user: M
         started = time.monotonic()
         assert await folder.wait_for_change(timeout=0.2) is True
         assert time.monotonic() - started < 1.5
+
+
+async def test_close_while_polling(dovecot: Dovecot, mailbox_user: MailUser) -> None:
+    folder = folder_for(dovecot, mailbox_user, idle=False)
+    await folder.open()
+    waiter = asyncio.create_task(folder.wait_for_change(timeout=0.5))
+    await asyncio.sleep(0.1)
+    await folder.close()
+    assert await waiter is False
 
 
 async def test_close_ends_idle_promptly(dovecot: Dovecot, mailbox_user: MailUser) -> None:
@@ -199,12 +210,12 @@ async def test_untrusted_certificate_is_refused(dovecot: Dovecot, mailbox_user: 
 
 
 async def test_plain_login_refused_off_loopback() -> None:
-    from inboxbot.config import MailboxSettings
-
     settings = MailboxSettings(name="privacy", host="imap.example.com", port=143,
                                security="plain", username="u", password=Secret("p"))  # fmt: skip
     with pytest.raises(ConfigError, match="allow_plain_login"):
         await ImapFolder(settings, "INBOX").open()  # refused before any network traffic
+    with pytest.raises(ConfigError, match="not an IMAP"):
+        await ImapFolder(replace(settings, kind="maildir"), "INBOX").open()
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("192.0.2.1") and not is_loopback("imap.example.com")
 

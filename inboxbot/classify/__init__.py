@@ -21,10 +21,38 @@ class Classifier(Protocol):
         ...
 
 
-def make_classifier(settings: Settings) -> Classifier:
-    """The classifier the configuration asks for. Heavy imports happen only here."""
-    from inboxbot.classify.rules import RuleClassifier
+_LOADED: dict[tuple[str, ...], Classifier] = {}
 
-    rules = RuleClassifier(settings.prompts_dir / "lexicon",
-                           review_threshold=settings.classifier.review_threshold)
-    return rules
+
+def make_classifier(settings: Settings) -> Classifier:
+    """The classifier the configuration asks for, loaded once per process (the model takes
+    seconds to load and is read-only afterwards). Heavy imports happen only here."""
+    from inboxbot.classify.rules import RuleClassifier
+    from inboxbot.errors import ConfigError
+
+    c = settings.classifier
+    lexicons = settings.prompts_dir / "lexicon"
+    key = (c.kind, str(lexicons), str(c.model_path), str(c.head_path), str(c.review_threshold))
+    if key in _LOADED:
+        return _LOADED[key]
+    classifier: Classifier
+    if c.kind == "rules":
+        classifier = RuleClassifier(lexicons, review_threshold=c.review_threshold)
+    else:
+        if not (c.model_path / "config.json").is_file():
+            raise ConfigError(
+                f"classifier.model_path: no encoder at {c.model_path}; build it with "
+                "`python scripts/build_encoder.py` (scripts/setup.sh does), or set "
+                'classifier.kind = "rules"'
+            )
+        if not c.head_path.is_file():
+            raise ConfigError(f"classifier.head_path: no trained head at {c.head_path}; "
+                              "train one with `python scripts/train_classifier.py`")
+        try:
+            from inboxbot.classify.model import load_model_classifier
+        except ImportError as exc:
+            raise ConfigError(f'classifier.kind = "model" needs PyTorch and transformers ({exc}); '
+                              'install with scripts/setup.sh, or set classifier.kind = "rules"') from None
+        classifier = load_model_classifier(c.model_path, c.head_path, lexicons, c.review_threshold)
+    _LOADED[key] = classifier
+    return classifier

@@ -34,7 +34,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from imapclient import IMAPClient, SocketTimeout  # type: ignore[import-untyped]
-from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError  # type: ignore[import-untyped]
+from imapclient.exceptions import (  # type: ignore[import-untyped]
+    IMAPClientAbortError,
+    IMAPClientError,
+    LoginError,
+)
 
 from inboxbot.config import MailboxSettings
 from inboxbot.domain import RawMessage
@@ -77,6 +81,7 @@ class ImapFolder:
         self.timeout = timeout  # connect and read timeout of the socket, seconds
         self._client: Any = None  # IMAPClient while open
         self._status: FolderStatus | None = None
+        self._idle = False  # IDLE in the server's CAPABILITY after login
         self._lock = asyncio.Lock()
         self._stop = threading.Event()
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
@@ -102,7 +107,7 @@ class ImapFolder:
     @property
     def supports_idle(self) -> bool:
         """Whether the server offers IDLE (known once open)."""
-        return self._client is not None and bool(self._client.has_capability("IDLE"))
+        return self._client is not None and self._idle
 
     # -- connecting -------------------------------------------------------------------------
 
@@ -112,8 +117,10 @@ class ImapFolder:
         if self._client is not None:
             await self.close()
         self._stop.clear()
-        client, status = await self._call(self._open_sync, "connect")
-        self._client, self._status = client, status
+        client, status, idle = await self._call(
+            self._open_sync, "connect", on_abandon=lambda opened: _shutdown_quietly(opened[0])
+        )
+        self._client, self._status, self._idle = client, status, idle
         log.info("%s: open, uidvalidity=%d uidnext=%d exists=%d idle=%s", self.label,
                  status.uidvalidity, status.uidnext, status.exists, self.supports_idle)  # fmt: skip
         return status
@@ -138,6 +145,8 @@ class ImapFolder:
 
     def _check_policy(self) -> None:
         s = self.settings
+        if s.kind != "imap":
+            raise ConfigError(f"mailboxes.{s.name}: kind {s.kind!r} is not an IMAP mailbox")
         if s.password is None:
             raise ConfigError(f"mailboxes.{s.name}: no password configured")
         if s.security == "plain" and not s.allow_plain_login and not is_loopback(s.host):
@@ -156,12 +165,14 @@ class ImapFolder:
             return ctx
         return ssl.create_default_context(cafile=str(s.ca_file) if s.ca_file else None)
 
-    def _open_sync(self) -> tuple[Any, FolderStatus]:
+    def _open_sync(self) -> tuple[Any, FolderStatus, bool]:
         s = self.settings
         ctx = self._ssl_context() if s.security != "plain" else None
-        client = IMAPClient(s.host, s.port, ssl=s.security == "tls", ssl_context=ctx,
-                            timeout=SocketTimeout(connect=self.timeout, read=self.timeout))  # fmt: skip
-        client.normalise_times = False  # keep INTERNALDATE's zone: it is the legal receipt time
+        timeout = SocketTimeout(connect=self.timeout, read=self.timeout)
+        tls = s.security == "tls"
+        client = IMAPClient(s.host, s.port, ssl=tls, ssl_context=ctx, timeout=timeout)
+        # INTERNALDATE is the legal time of receipt: keep it timezone-aware, not naive local time.
+        client.normalise_times = False
         try:
             if s.security == "starttls":
                 if not client.has_capability("STARTTLS"):
@@ -172,13 +183,15 @@ class ImapFolder:
                 client.login(s.username, s.password.value)
             except LoginError as exc:
                 # The server's text, never our arguments: the password stays out of the message.
-                raise PermanentError(f"{self.label}: login refused for {s.username}: {exc}") from None
+                msg = f"{self.label}: login refused for {s.username}: {exc}"
+                raise PermanentError(msg) from None
             try:
                 info = client.select_folder(self.folder)
             except IMAPClientAbortError:
                 raise
             except IMAPClientError as exc:
                 raise PermanentError(f"{self.label}: cannot select folder: {exc}") from None
+            idle = bool(client.has_capability("IDLE"))  # here: it may cost a round trip
         except BaseException:
             _shutdown_quietly(client)
             raise
@@ -187,7 +200,7 @@ class ImapFolder:
             uidnext=int(info.get(b"UIDNEXT", 0)),
             exists=int(info.get(b"EXISTS", 0)),
         )
-        return client, status
+        return client, status, idle
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -201,7 +214,7 @@ class ImapFolder:
 
     def _fetch_sync(self, after_uid: int, limit: int) -> list[RawMessage]:
         client = self._need_client()
-        client.noop()  # Dovecot reports mail that arrived since SELECT only on NOOP/IDLE, not SEARCH
+        client.noop()  # Dovecot reports mail that came after SELECT on NOOP or IDLE, not SEARCH
         # "N:*" always matches the highest UID, even below N: filter it out again.
         found = client.search(["UID", f"{after_uid + 1}:*"])
         uids = sorted(u for u in found if u > after_uid)[:limit]
@@ -225,14 +238,17 @@ class ImapFolder:
         """Wait until the folder may have changed; True if the server said it did.
 
         With IDLE (offered and `settings.idle`): up to `timeout` (default idle_timeout), returning
-        early on EXISTS, EXPUNGE or FETCH. Without: sleep `timeout` (default poll_interval), then
-        NOOP to prove the connection still lives, and return True. A dead connection (EOF, BYE)
-        raises TransientError.
+        early on EXISTS, EXPUNGE or FETCH. Without: sleep poll_interval (or `timeout`, if
+        shorter), then NOOP to prove the connection still lives, and return True. So callers
+        may pass idle_timeout either way. A dead connection (EOF, BYE) raises TransientError.
         """
         if self.supports_idle and self.settings.idle:
             wait = self.settings.idle_timeout if timeout is None else timeout
             return await self._call(functools.partial(self._idle_sync, wait), "IDLE")
-        await asyncio.sleep(self.settings.poll_interval if timeout is None else timeout)
+        poll = self.settings.poll_interval
+        await asyncio.sleep(poll if timeout is None else min(poll, timeout))
+        if self._client is None:
+            return False  # closed while we slept
         await self._call(lambda: self._need_client().noop(), "NOOP")
         return True
 
@@ -278,8 +294,13 @@ class ImapFolder:
             raise TransientError(f"{self.label}: not connected", retry_after=0)
         return self._client
 
-    async def _call(self, fn: Callable[[], T], what: str) -> T:
-        """Run `fn` on this folder's thread; map library errors; on failure drop the connection."""
+    async def _call(
+        self, fn: Callable[[], T], what: str, on_abandon: Callable[[T], None] | None = None
+    ) -> T:
+        """Run `fn` on this folder's thread; map library errors; on failure drop the connection.
+
+        If the caller is cancelled, the thread runs on; `on_abandon` gets what it returns then.
+        """
         async with self._lock:
             if self._pool is None:
                 self._pool = concurrent.futures.ThreadPoolExecutor(1, f"imap-{self.label}")
@@ -289,18 +310,19 @@ class ImapFolder:
                 return await asyncio.shield(future)
             except asyncio.CancelledError:
                 self._stop.set()  # IDLE returns within IDLE_SLICE; its socket is then closed
-                self._abandon(future)
+                self._abandon(future, on_abandon)
                 raise
             except Exception as exc:
                 self._drop()
                 raise self._translate(exc, what) from exc
 
-    def _abandon(self, future: asyncio.Future[Any]) -> None:
+    def _abandon(self, future: asyncio.Future[T], on_result: Callable[[T], None] | None) -> None:
         client, self._client, self._status = self._client, None, None
 
-        def _done(fut: asyncio.Future[Any]) -> None:
-            if not fut.cancelled():
-                fut.exception()  # retrieved, so asyncio does not log it as forgotten
+        def _done(fut: asyncio.Future[T]) -> None:
+            # Retrieve the exception, so asyncio does not log it as forgotten.
+            if not fut.cancelled() and fut.exception() is None and on_result is not None:
+                on_result(fut.result())
             if client is not None:
                 _shutdown_quietly(client)
 
@@ -315,8 +337,8 @@ class ImapFolder:
         if isinstance(exc, InboxbotError):
             return exc
         if isinstance(exc, ssl.SSLCertVerificationError):
-            return TransientError(f"{self.label}: TLS certificate not trusted: {exc.verify_message}",
-                                  retry_after=TLS_RETRY_AFTER)  # fmt: skip
+            msg = f"{self.label}: TLS certificate not trusted: {exc.verify_message}"
+            return TransientError(msg, retry_after=TLS_RETRY_AFTER)
         if isinstance(exc, (IMAPClientAbortError, OSError, EOFError)):
             return TransientError(f"{self.label}: {what} failed: {type(exc).__name__}: {exc}")
         if isinstance(exc, IMAPClientError):

@@ -212,3 +212,23 @@ class SuppressionLog(models.Model):
 
     class Meta:
         table = "suppression_log"
+class DigestRun(models.Model):
+    """One weekly digest: the record that makes the schedule survive restarts.
+
+    `key` is the ISO week of the scheduled send ("2026-W47") for the scheduled digest, so a week
+    is sent once however often the worker restarts; manual sends (`inboxbot digest --send`) get
+    a key of their own and never stand in for the scheduled one. Delivery itself is tracked by
+    the outbox items (purpose "digest") queued in the same transaction.
+    """
+
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=64, unique=True)
+    week = fields.CharField(max_length=8, db_index=True)  # ISO week of the slot, "2026-W47"
+    kind = fields.CharField(max_length=16, default="scheduled")  # scheduled, baseline, manual
+    window_start = fields.DatetimeField()
+    window_end = fields.DatetimeField()
+    recipients: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    created_at = fields.DatetimeField()  # set by the caller: tests freeze the clock
+
+    class Meta:
+        table = "digest_run"
