@@ -75,7 +75,7 @@ def _strip_comments(value: str) -> str:
         if ch == '"' and depth == 0:
             match = _QUOTED.match(value, i)
             if match:
-                out.append(match.group(0)[1:-1].replace(" ", "_"))
+                out.append(re.sub(r"[\s;]", "_", match.group(0)[1:-1]))
                 i = match.end()
                 continue
         if ch == "(":
