@@ -75,7 +75,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from inboxbot.demo import run_demo
 
-    return asyncio.run(run_demo(Path(args.out)))
+    return asyncio.run(run_demo(Path(args.out), profile=args.profile))
 
 
 # -- classify ----------------------------------------------------------------------------------
@@ -197,6 +197,22 @@ def cmd_digest(args: argparse.Namespace) -> int:
     return asyncio.run(digest_command(_settings(args), preview=preview, send=args.send))
 
 
+# -- database ----------------------------------------------------------------------------------
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from inboxbot.store import admin
+
+    if args.action == "make":
+        if not args.name:
+            raise ConfigError("db make: give the migration a NAME, e.g. `inboxbot db make add_x`")
+        return asyncio.run(admin.run_make(args.name))
+    settings = _settings(args)
+    if args.action == "upgrade":
+        return asyncio.run(admin.run_upgrade(settings))
+    return asyncio.run(admin.status(settings))
+
+
 # -- parser ------------------------------------------------------------------------------------
 
 
@@ -215,6 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="process the bundled sample mailbox into a folder")
     d.add_argument("--out", default="demo-out", help="folder for the database and outgoing mail")
+    d.add_argument("--profile", metavar="NAME", default=None,
+                   help="run as a seed organisation from config/profiles/ (roxen, axsensor, ...)")
     d.set_defaults(func=cmd_demo)
 
     c = sub.add_parser("classify", help="classify .eml files")
@@ -279,6 +297,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--target", default=None, help="sync/push: only this marketing target")
     s.add_argument("--actor", default="", help="who (default: $USER)")
     s.set_defaults(func=cmd_suppress)
+
+    db = sub.add_parser("db", help="database schema: status, upgrade (migrations)",
+                        description="status: applied and pending migrations, and which worker holds "
+                                    "which mailbox | upgrade: apply pending migrations (back up "
+                                    "first) | make NAME: developers, write the next migration")
+    db.add_argument("action", choices=("status", "upgrade", "make"))
+    db.add_argument("name", nargs="?", help="for make: the migration's name")
+    db.set_defaults(func=cmd_db)
     return p
 
 

@@ -46,6 +46,15 @@ class Authority:
     email: str = "imy@imy.se"
 
 
+# Every GDPR right an inbox request can name; a profile lists those its policy names.
+RIGHTS_OFFERED_DEFAULT: tuple[str, ...] = (
+    "access", "rectification", "erasure", "restriction", "objection", "portability",
+    "consent_withdrawal",
+)
+RetentionStart = Literal["last_contact", "relationship_end"]
+RETENTION_STARTS: tuple[str, ...] = ("last_contact", "relationship_end")
+
+
 @dataclass(frozen=True)
 class Organisation:
     name: str = "Example AB"
@@ -63,6 +72,12 @@ class Organisation:
     sends_marketing: bool = True
     transactional_mail_continues: bool = False
     policy_notes: tuple[str, ...] = ()
+    # What the privacy policy itself promises, so that replies never claim more or less.
+    rights: tuple[str, ...] = RIGHTS_OFFERED_DEFAULT  # rights intents the policy names
+    retention_years: int = 0  # 0: the policy states no period for contact data
+    retention_after: RetentionStart = "last_contact"  # what the period counts from
+    disputes_body: str = ""  # a named body that settles formal disputes (e.g. an arbitration rule)
+    postal_address: str = ""  # where to write to the controller or its DPO
 
     @property
     def tz(self) -> ZoneInfo:
@@ -90,6 +105,9 @@ class MailboxSettings:
     allow_plain_login: bool = False  # plain-text login off loopback only when set
     fetch_batch: int = 200
     done_keyword: str = "$InboxbotDone"
+    # A shared mailbox (support@) where only some requests are ours: handle mail with one of
+    # these intents (or a follow-up to one of our tickets) and leave the rest alone. Empty: all.
+    intents: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -248,6 +266,8 @@ class Settings:
     outbox_interval: float = 5.0
     suppression: SuppressionSettings = field(default_factory=SuppressionSettings)
     marketing: tuple[MarketingTarget, ...] = ()
+    lease_ttl: float = 45.0  # seconds a worker holds a mailbox without renewing (store/lease.py)
+    worker_id: str = ""  # empty: "host:pid"
     security: SecuritySettings = field(default_factory=SecuritySettings)
 
     @property
@@ -387,6 +407,13 @@ def _read_secret_file(path: Path, key: str) -> str:
 
 
 _SECURITY = ("tls", "starttls", "plain")
+_MAILBOX_INTENTS = RIGHTS_OFFERED_DEFAULT + ("unsubscribe", "complaint", "general")
+
+
+def _check_intents(t: _Table, key: str, names: tuple[str, ...], allowed: tuple[str, ...]) -> None:
+    for name in names:
+        if name not in allowed:
+            raise ConfigError(f"{t.key(key)}: {name!r} is not one of {', '.join(allowed)}")
 
 
 def _organisation(t: _Table) -> Organisation:
@@ -417,7 +444,13 @@ def _organisation(t: _Table) -> Organisation:
             "transactional_mail_continues", d.transactional_mail_continues
         ),
         policy_notes=t.strings("policy_notes", d.policy_notes),
+        rights=t.strings("rights", d.rights),
+        retention_years=t.integer("retention_years", d.retention_years, maximum=100),
+        retention_after=t.choice("retention_after", RETENTION_STARTS, d.retention_after),  # type: ignore[arg-type]
+        disputes_body=t.string("disputes_body", d.disputes_body),
+        postal_address=t.string("postal_address", d.postal_address),
     )
+    _check_intents(t, "rights", org.rights, RIGHTS_OFFERED_DEFAULT)
     try:
         ZoneInfo(org.timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -457,7 +490,9 @@ def _mailbox(t: _Table, base: Path, environ: Mapping[str, str]) -> MailboxSettin
         allow_plain_login=t.boolean("allow_plain_login", d.allow_plain_login),
         fetch_batch=t.integer("fetch_batch", d.fetch_batch, minimum=1),
         done_keyword=t.string("done_keyword", d.done_keyword),
+        intents=t.strings("intents", d.intents),
     )
+    _check_intents(t, "intents", mb.intents, _MAILBOX_INTENTS)
     if mb.idle_timeout > 29 * 60:
         raise ConfigError(f"{t.key('idle_timeout')}: must be at most 1740 s (RFC 2177: re-IDLE within 29 minutes)")
     if kind == "maildir" and mb.path is None:
@@ -717,6 +752,8 @@ def settings_from_dict(
     w = root.table("worker")
     prompts_dir = w.path_value("prompts_dir", base) or DEFAULT_PROMPTS
     outbox_interval = w.number("outbox_interval", 5.0, minimum=0.05)
+    lease_ttl = w.number("lease_ttl", 45.0, minimum=1.0)
+    worker_name = w.string("worker_id", "")
     w.check_unknown()
     suppression = _suppression(root.table("suppression"))
     marketing_raw = root.get("marketing", list, [])
@@ -746,6 +783,8 @@ def settings_from_dict(
         outbox_interval=outbox_interval,
         suppression=suppression,
         marketing=marketing,
+        lease_ttl=lease_ttl,
+        worker_id=worker_name,
         security=security,
     )
 

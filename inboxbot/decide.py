@@ -6,6 +6,7 @@ Pure: no I/O, no clock. pipeline.py carries the decision out in one transaction.
 from __future__ import annotations
 
 from inboxbot.domain import (
+    RIGHTS_INTENTS,
     SUPPRESSING_INTENTS,
     TICKET_INTENTS,
     Action,
@@ -26,8 +27,21 @@ def _request_intents(verdict: Verdict) -> tuple[Intent, ...]:
     return tuple(s.intent for s in verdict.intents if s.intent != Intent.AUTO_REPLY)
 
 
-def decide(msg: Inbound, verdict: Verdict, history: History, policy: ReplyPolicy) -> Decision:
-    """Plan what to do with one message. The order of checks is the order of precedence."""
+def decide(
+    msg: Inbound,
+    verdict: Verdict,
+    history: History,
+    policy: ReplyPolicy,
+    *,
+    offered: frozenset[Intent] = RIGHTS_INTENTS,
+    handles: frozenset[Intent] = frozenset(),
+) -> Decision:
+    """Plan what to do with one message. The order of checks is the order of precedence.
+
+    `offered` is the set of rights the organisation's privacy policy names: a request for any
+    other right is still a request (the law grants it) but goes to the DPO at once. `handles`,
+    when not empty, limits a shared mailbox to these intents; other mail is left to its people.
+    """
     if history.already_processed:
         return Decision("duplicate", (Action(ActionKind.RECORD, "Message-ID already handled"),),
                         withheld_ack_reason="duplicate of a handled message")
@@ -40,6 +54,9 @@ def decide(msg: Inbound, verdict: Verdict, history: History, policy: ReplyPolicy
                         withheld_ack_reason="automated mail: " + why)
 
     intents = _request_intents(verdict) or (Intent.GENERAL,)
+    if handles and history.thread_ticket is None and not handles.intersection(intents):
+        return Decision("not_ours", (Action(ActionKind.RECORD, "not a request this mailbox handles"),),
+                        withheld_ack_reason="left for the mailbox's own team")
     actions: list[Action] = []
 
     suppressing = tuple(i for i in intents if i in SUPPRESSING_INTENTS)
@@ -63,6 +80,10 @@ def decide(msg: Inbound, verdict: Verdict, history: History, policy: ReplyPolicy
     if Intent.COMPLAINT in intents or verdict.breach_reported:
         why = "reported personal data breach" if verdict.breach_reported else "complaint"
         actions.append(Action(ActionKind.ESCALATE, why, intents))
+    unlisted = tuple(i for i in intents if i in RIGHTS_INTENTS and i not in offered)
+    if unlisted and history.thread_ticket is None:
+        actions.append(Action(ActionKind.ESCALATE, "right not named in the privacy policy: "
+                              + ", ".join(unlisted), intents))
 
     allowed, reason = may_autoreply(msg, verdict, history, policy)
     withheld: str | None = None

@@ -49,15 +49,29 @@ def demo_settings(out: Path) -> Settings:
     return load_settings(out / "inboxbot.toml")
 
 
-def prepare(out: Path, sample: Path = SAMPLE) -> None:
+def demo_config(out: Path, profile: str | None = None) -> str:
+    """The demo folder's config: Example AB, or the named profile with its mailboxes, transport
+    and marketing systems replaced by files in the demo folder (see inboxbot.profiles)."""
+    if profile is None:
+        return DEMO_CONFIG.format(out=out)
+    from inboxbot.profiles import demo_profile, profile_path, read_profile, to_toml
+
+    head = (f"# Written by `inboxbot demo --profile {profile}` from {profile_path(profile)}:\n"
+            "# the same organisation, with a Maildir, a folder transport and file marketing targets.\n"
+            f"#   inboxbot -c {out}/inboxbot.toml tickets list\n")
+    return head + to_toml(demo_profile(read_profile(profile)))
+
+
+def prepare(out: Path, sample: Path = SAMPLE, profile: str | None = None) -> None:
     """A fresh copy of the sample mailbox. Refuses to clear a folder that is not an old demo."""
+    config = demo_config(out, profile)  # an unknown profile fails before anything is touched
     if out.exists():
         if not (out / MARKER).exists() and any(out.iterdir()):
             raise SystemExit(f"inboxbot demo: {out} exists and is not a demo folder; choose --out")
         shutil.rmtree(out)
     out.mkdir(parents=True)
     (out / MARKER).write_text("created by inboxbot demo; safe to delete\n")
-    (out / "inboxbot.toml").write_text(DEMO_CONFIG.format(out=out))
+    (out / "inboxbot.toml").write_text(config)
     box = out / "mailbox"
     for sub in ("new", "cur", "tmp"):
         (box / sub).mkdir(parents=True)
@@ -89,7 +103,7 @@ def print_table(outcomes: list[Outcome]) -> None:
               f"{'yes' if o.acknowledged else 'no':<4} {note[:60]}")
 
 
-async def run_demo(out: Path) -> int:
+async def run_demo(out: Path, profile: str | None = None) -> int:
     from inboxbot.classify import make_classifier
     from inboxbot.pipeline import Processor
     from inboxbot.store import close_store, open_store
@@ -97,7 +111,7 @@ async def run_demo(out: Path) -> int:
     from inboxbot.transport import make_transport
     from inboxbot.worker import Worker
 
-    prepare(out)
+    prepare(out, profile=profile)
     settings = demo_settings(out)
     await open_store(settings.db_url)
     try:

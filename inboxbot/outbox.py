@@ -8,6 +8,10 @@ An item is marked `sending` (committed) before the SMTP transaction and `sent` a
 process dies in between, the restart cannot know whether the server took the message; it sends
 it again with the same Message-ID (at-least-once for that narrow window, and the receiving
 side sees the same message twice, not two different ones).
+
+Several workers may deliver from one store: each item is claimed with a conditional UPDATE
+before it is sent, so two workers never send the same item. A claimed item that is still
+`sending` after SENDING_TIMEOUT (its worker died mid-send) is due again and claimed anew.
 """
 
 from __future__ import annotations
@@ -26,11 +30,25 @@ from inboxbot.transport import Transport
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12  # about 1.5 days of backoff in total before the DPO must look
+# A claimed item is someone's for this long; if its sender dies, another sends it after that.
+SENDING_TIMEOUT = 300.0
 
 
 def backoff(attempts: int, *, base: float = 30.0, cap: float = 6 * 3600.0) -> float:
     """Seconds to wait after `attempts` failures: exponential, capped, with full jitter."""
     return random.uniform(0.5, 1.0) * min(cap, base * (2 ** max(0, attempts - 1)))
+
+
+async def _claim(item: OutboxItem, at: datetime) -> bool:
+    """Make `item` ours with one conditional UPDATE. `attempts` grows on every claim, so it
+    works as a version: of several workers that read the same row, exactly one claims it."""
+    claimed = await OutboxItem.filter(
+        id=item.id, attempts=item.attempts, status__in=("pending", "sending")
+    ).update(status="sending", attempts=item.attempts + 1,
+             next_attempt_at=at + timedelta(seconds=SENDING_TIMEOUT))
+    if claimed:
+        item.status, item.attempts = "sending", item.attempts + 1
+    return bool(claimed)
 
 
 async def deliver_due(transport: Transport, now: Callable[[], datetime], *, limit: int = 50) -> tuple[int, int]:
@@ -40,9 +58,8 @@ async def deliver_due(transport: Transport, now: Callable[[], datetime], *, limi
         status__in=("pending", "sending"), next_attempt_at__lte=now()
     ).order_by("id").limit(limit)
     for item in items:
-        item.status = "sending"
-        item.attempts += 1
-        await item.save(update_fields=["status", "attempts"])
+        if not await _claim(item, now()):
+            continue  # another worker took it between our SELECT and now
         message = message_from_string(item.payload, policy=policy.default)
         try:
             await transport.send(message)  # type: ignore[arg-type]

@@ -28,7 +28,7 @@ from inboxbot.actions.ticket import follow_up, open_ticket
 from inboxbot.classify import Classifier
 from inboxbot.config import Settings
 from inboxbot.decide import decide
-from inboxbot.domain import ActionKind, Decision, Inbound, RawMessage, Verdict
+from inboxbot.domain import ActionKind, Decision, Inbound, Intent, RawMessage, Verdict
 from inboxbot.errors import TransientError
 from inboxbot.guards import ReplyPolicy
 from inboxbot.logs import redact_address
@@ -95,6 +95,8 @@ class Processor:
         self.renderer = renderer or ReplyRenderer(settings.prompts_dir, settings.organisation)
         self.policy = reply_policy(settings)
         self.clock = clock
+        self.offered = frozenset(Intent(r) for r in settings.organisation.rights)
+        self.handles = {m.name: frozenset(Intent(i) for i in m.intents) for m in settings.mailboxes}
 
     async def process(self, raws: Sequence[RawMessage], *, track_cursor: bool) -> list[Outcome]:
         """Handle `raws` in order. With `track_cursor`, each message's transaction also moves
@@ -162,7 +164,10 @@ class Processor:
         async with in_transaction() as conn:
             history = await load_history(msg, prefix=org.reference_prefix, domain=org.domain,
                                          now=now, conn=conn)
-            decision = decide(msg, verdict, history, self.policy)
+            decision = decide(msg, verdict, history, self.policy, offered=self.offered,
+                              handles=self.handles.get(raw.account, frozenset()))
+            # Mail left for a shared mailbox's own team is none of our business: keep no text.
+            keep_text = decision.outcome != "not_ours"
             ctx = ActContext(self.settings, self.renderer, conn, now, raw, msg, verdict)
             if decision.outcome != "duplicate":
                 await self._act(ctx, decision, history.thread_ticket)
@@ -173,9 +178,9 @@ class Processor:
                     account=raw.account, folder=raw.folder,
                     uidvalidity=raw.uidvalidity, uid=raw.uid,
                     received_at=msg.received_at,
-                    sender=msg.sender.addr.lower() if msg.sender else "",
-                    subject=msg.subject[:500],
-                    body=msg.body,
+                    sender=msg.sender.addr.lower() if msg.sender and keep_text else "",
+                    subject=msg.subject[:500] if keep_text else "",
+                    body=msg.body if keep_text else "",
                     language=verdict.language,
                     label=str(verdict.label),
                     intents=[{"intent": str(s.intent), "confidence": round(s.confidence, 3)}

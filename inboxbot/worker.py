@@ -10,9 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
 
 from inboxbot.config import MailboxSettings, Settings
 from inboxbot.digest import queue_digest
@@ -23,6 +26,7 @@ from inboxbot.outbox import deliver_due, pending_count
 from inboxbot.pipeline import TRANSIENT_DB_ERRORS, Outcome, Processor, utc_now
 from inboxbot.reminders import queue_reminders
 from inboxbot.source.maildir import MaildirFolder
+from inboxbot.store.lease import Lease, hold, worker_id
 from inboxbot.store.models import MailboxCursor
 from inboxbot.transport import Transport
 
@@ -55,6 +59,7 @@ class Worker:
         self.outbox_wakeup = asyncio.Event()
         self.push_wakeup = asyncio.Event()
         self.report = RunReport()
+        self.worker_id = settings.worker_id or worker_id()
 
     # -- entry point -------------------------------------------------------------------------
 
@@ -96,7 +101,22 @@ class Worker:
         if any(o.acknowledged or o.outcome in ("ticket", "follow_up") for o in outcomes):
             self.outbox_wakeup.set()
 
+    def _lease(self, account: str, folder: str) -> Lease:
+        return Lease(account, folder, self.worker_id, ttl=self.settings.lease_ttl)
+
+    async def _leased(self, account: str, folder: str, once: bool,
+                      body: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        # Several workers may watch the same mailboxes: only the lease holder fetches.
+        await hold(self._lease(account, folder), body, self.stop, once=once,
+                   retry=min(10.0, self.settings.lease_ttl / 2))
+
     async def _watch_maildir(self, mb: MailboxSettings, once: bool) -> None:
+        await self._leased(mb.name, "maildir", once, lambda: self._fetch_maildir(mb, once))
+
+    async def _watch_imap(self, mb: MailboxSettings, folder_name: str, once: bool) -> None:
+        await self._leased(mb.name, folder_name, once, lambda: self._fetch_imap(mb, folder_name, once))
+
+    async def _fetch_maildir(self, mb: MailboxSettings, once: bool) -> None:
         assert mb.path is not None
         source = MaildirFolder(mb.name, mb.path)
         while not self.stop.is_set():
@@ -112,7 +132,7 @@ class Worker:
                 return
             await self._sleep(mb.poll_interval)
 
-    async def _watch_imap(self, mb: MailboxSettings, folder_name: str, once: bool) -> None:
+    async def _fetch_imap(self, mb: MailboxSettings, folder_name: str, once: bool) -> None:
         from inboxbot.source.imap import ImapFolder  # imapclient stays out of maildir-only runs
 
         failures = 0
@@ -191,6 +211,10 @@ class Worker:
                 self.outbox_wakeup.set()
         except TRANSIENT_DB_ERRORS as exc:
             log.warning("reminders: %s", exc)
+        except IntegrityError:
+            # Another worker queued the same reminder between our check and our insert; its
+            # dedupe key won. What is left of this round is done by that worker's round.
+            log.info("reminders: queued by another worker")
 
     async def _remind_forever(self) -> None:
         while not self.stop.is_set():

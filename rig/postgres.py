@@ -82,6 +82,20 @@ class Postgres:
         self._run("createdb", "-h", self.host, "-p", str(self.port), "-U", "postgres",
                   self.database, as_server=False)  # fmt: skip
 
+    def url_for(self, database: str) -> str:
+        return f"postgres://postgres@{self.host}:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        """A further empty database in this cluster (one per test); returns its URL."""
+        self._run("createdb", "-h", self.host, "-p", str(self.port), "-U", "postgres", name,
+                  as_server=False)  # fmt: skip
+        return self.url_for(name)
+
+    def drop_database(self, name: str) -> None:
+        """Drop a database made by create_database, closing any sessions still on it."""
+        self._run("dropdb", "-h", self.host, "-p", str(self.port), "-U", "postgres", "--force",
+                  "--if-exists", name, as_server=False)  # fmt: skip
+
     def stop(self) -> None:
         if self._started:
             self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")

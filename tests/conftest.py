@@ -5,6 +5,7 @@
 - `mailbox_user`: a fresh login on `dovecot` per test, so tests never see each other's mail.
 - `smtp_server`: a RecordingSMTP per test.
 - `postgres`: one PostgreSQL cluster for the session (skips when PostgreSQL is not installed).
+- `postgres_url`: a fresh empty database in that cluster per test.
 """
 
 from __future__ import annotations
@@ -82,3 +83,12 @@ def postgres() -> Iterator[Postgres]:
     server = _started(Postgres)
     yield server
     server.cleanup()
+
+
+@pytest.fixture
+def postgres_url(postgres: Postgres) -> Iterator[str]:
+    """A fresh, empty database in the session's cluster for one test; dropped after it."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    url = postgres.create_database(name)
+    yield url
+    postgres.drop_database(name)

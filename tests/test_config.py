@@ -68,6 +68,12 @@ def test_good_config_loads(tmp_path: Path) -> None:
         ({"store": {"url": "mysql://x"}}, {}, "store.url"),
         ({"classifier": {"review_threshold": 3}}, {}, "classifier.review_threshold"),
         ({"mailbox": [{"name": "p", "username": "u", "idle_timeout": 3600}]}, {}, "29 minutes"),
+        ({"organisation": {"rights": ["access", "forgetting"]}}, {}, "organisation.rights: 'forgetting'"),
+        ({"organisation": {"rights": ["unsubscribe"]}}, {}, "organisation.rights: 'unsubscribe'"),
+        ({"organisation": {"retention_years": -1}}, {}, "organisation.retention_years"),
+        ({"organisation": {"retention_after": "forever"}}, {}, "organisation.retention_after: expected one of"),
+        ({"organisation": {"disputes_body": 3}}, {}, "organisation.disputes_body: expected a string"),
+        ({"mailbox": [{"name": "p", "username": "u", "intents": ["deletion"]}]}, {}, "mailbox[0].intents: 'deletion'"),
     ],
 )
 def test_bad_config_names_the_key(data: dict[str, object], env: dict[str, str], message: str) -> None:

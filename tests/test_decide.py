@@ -144,3 +144,59 @@ def test_may_autoreply(change: dict[str, object], history: History, expected: tu
 def test_replies_disabled() -> None:
     ok, reason = may_autoreply(MSG, verdict(Intent.ACCESS), History(), replace(POLICY, enabled=False))
     assert not ok and "disabled" in reason
+
+
+# -- organisation profiles: rights the policy names, shared mailboxes --------------------------
+
+OFFERED = frozenset({Intent.ACCESS, Intent.ERASURE, Intent.RECTIFICATION, Intent.PORTABILITY,
+                     Intent.CONSENT_WITHDRAWAL, Intent.OBJECTION})  # AXsensor: no restriction
+
+
+def test_right_the_policy_does_not_name_is_still_a_ticket_and_goes_to_the_dpo() -> None:
+    d = decide(MSG, verdict(Intent.RESTRICTION), History(), POLICY, offered=OFFERED)
+    assert d.outcome == "ticket"
+    assert kinds(d) == [ActionKind.OPEN_TICKET, ActionKind.ESCALATE, ActionKind.ACKNOWLEDGE]
+    escalation = next(a for a in d.actions if a.kind == ActionKind.ESCALATE)
+    assert escalation.reason == "right not named in the privacy policy: restriction"
+
+
+def test_named_rights_are_not_escalated() -> None:
+    d = decide(MSG, verdict(Intent.ERASURE, Intent.ACCESS), History(), POLICY, offered=OFFERED)
+    assert ActionKind.ESCALATE not in kinds(d)
+
+
+def test_follow_up_on_an_unnamed_right_is_not_escalated_again() -> None:
+    history = History(thread_ticket=TicketRef(7, "AXS-2026-000007", "open", "anna@example.se"))
+    d = decide(MSG, verdict(Intent.RESTRICTION), history, POLICY, offered=OFFERED)
+    assert ActionKind.ESCALATE not in kinds(d)
+
+
+@pytest.mark.parametrize(
+    ("intents", "outcome"),
+    [
+        ((Intent.ERASURE,), "ticket"),
+        ((Intent.UNSUBSCRIBE,), "suppressed"),
+        ((Intent.GENERAL,), "not_ours"),
+        ((Intent.COMPLAINT,), "not_ours"),
+        ((Intent.GENERAL, Intent.ERASURE), "ticket"),
+    ],
+)
+def test_shared_mailbox_takes_only_its_intents(intents: tuple[Intent, ...], outcome: str) -> None:
+    handles = frozenset({Intent.ERASURE, Intent.ACCESS, Intent.UNSUBSCRIBE})
+    d = decide(MSG, verdict(*intents), History(), POLICY, handles=handles)
+    assert d.outcome == outcome
+    if outcome == "not_ours":
+        assert kinds(d) == [ActionKind.RECORD]
+        assert d.withheld_ack_reason
+
+
+def test_shared_mailbox_still_threads_follow_ups_to_our_tickets() -> None:
+    history = History(thread_ticket=TicketRef(3, "ELX-2026-000003", "open", "anna@example.se"))
+    d = decide(MSG, verdict(Intent.GENERAL), history, POLICY, handles=frozenset({Intent.ERASURE}))
+    assert d.outcome == "follow_up"
+
+
+def test_automated_mail_in_a_shared_mailbox_stays_automated() -> None:
+    d = decide(MSG, verdict(Intent.AUTO_REPLY, automated=True), History(), POLICY,
+               handles=frozenset({Intent.ERASURE}))
+    assert d.outcome == "automated"

@@ -1,4 +1,4 @@
-"""End to end on real servers: Dovecot (IMAP), aiosmtpd (SMTP), SQLite.
+"""End to end on real servers: Dovecot (IMAP), aiosmtpd (SMTP), SQLite and PostgreSQL.
 
 The bundled sample mailbox (34 messages of every kind, with its expected outcomes in
 inboxbot/sample_mailbox/README.md) is APPENDed to a fresh Dovecot user; the worker runs as
@@ -12,6 +12,7 @@ import email
 import email.policy
 import email.utils
 import re
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -77,9 +78,14 @@ def make_settings(dovecot: Dovecot, user: MailUser, smtp: RecordingSMTP, tmp: Pa
     )
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Path]:
-    await open_store(f"sqlite://{tmp_path / 'inboxbot.sqlite3'}")
+@pytest.fixture(params=["sqlite", "postgres"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Path]:
+    """The same tests on both engines: a SQLite file, and a fresh PostgreSQL database."""
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres_url")
+    else:
+        url = f"sqlite://{tmp_path / 'inboxbot.sqlite3'}"
+    await open_store(url)
     yield tmp_path
     await close_store()
 
@@ -252,8 +258,9 @@ async def test_uidvalidity_change_does_not_answer_again(
 async def test_same_message_to_privacy_and_dpo_is_handled_once(
     dovecot: Dovecot, smtp_server: RecordingSMTP, store: Path
 ) -> None:
-    privacy = dovecot.add_user("privacy-dup@example.com", "pw1")
-    dpo = dovecot.add_user("dpo-dup@example.com", "pw2")
+    tag = uuid.uuid4().hex[:8]  # the Dovecot is shared by the session: fresh users per run
+    privacy = dovecot.add_user(f"privacy-dup-{tag}@example.com", "pw1")
+    dpo = dovecot.add_user(f"dpo-dup-{tag}@example.com", "pw2")
     raw = (SAMPLE / "new" / "1700000004.M4P1.sample:2,").read_bytes()
     dovecot.append(privacy.name, raw)
     dovecot.append(dpo.name, raw)

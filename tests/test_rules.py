@@ -347,6 +347,21 @@ def test_multi_intent(clf: RuleClassifier, lang: str, body: str, expected: set[s
     assert verdict.label.value in expected
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "I would like you to delete all personal data you hold about me.",
+        "Please erase all the data that you have about me.",
+    ],
+)
+def test_data_you_hold_as_the_object_of_a_deletion_is_not_access(clf: RuleClassifier, body: str) -> None:
+    verdict = run(clf, body, language="en")
+    assert {i.value for i in verdict.intent_set} == {"erasure"}, verdict.reasons
+    # The same words asked for on their own are still an access request.
+    alone = run(clf, "Please send me all personal data you hold about me.", language="en")
+    assert alone.label.value == "access", alone.reasons
+
+
 def test_multi_intent_label_prefers_the_right_over_unsubscribe(clf: RuleClassifier) -> None:
     verdict = run(clf, "Radera mina uppgifter och sluta skicka nyhetsbrev.", language="sv")
     assert verdict.label is Intent.ERASURE

@@ -134,6 +134,8 @@ def test_templates_use_only_the_documented_context(env: Environment, lang: str) 
     assert undeclared(f"replies/{lang}/ack.txt.j2") <= ACK_VARS
     for intent in REPLY_INTENTS:
         assert undeclared(f"replies/{lang}/intents/{intent}.txt.j2") <= ACK_VARS
+    # Included inside the ack's loop over intents, so it also sees the loop's `intent`.
+    assert undeclared(f"replies/{lang}/unlisted_right.txt.j2") <= ACK_VARS | {"intent"}
     # The escalation notice may only see the summary line, never the message body.
     assert undeclared(f"replies/{lang}/escalation.txt.j2") <= ESCALATION_VARS
 
@@ -294,3 +296,106 @@ def test_escalation_for_breach(env: Environment, lang: str) -> None:
     _, no_deadline = check_layout(render_escalation(env, lang, ticket=ticket, breach=True))
     assert "72" in no_deadline
     assert not re.search(r"(tidsgränsen|deadline is) *\.", no_deadline)
+
+
+# -- what the organisation's profile adds (config/profiles/) -------------------------------------
+
+RIGHTS = [i for i in REPLY_INTENTS if str(i) in Organisation().rights]
+UNLISTED_MARK = {"sv": "beskriver inte den här rättigheten", "en": "does not describe this right"}
+NO_NEWSLETTER = {"sv": "skickar inga nyhetsbrev", "en": "does not send newsletters"}
+
+
+def test_default_organisation_offers_every_right() -> None:
+    assert {str(i) for i in RIGHTS} == {"access", "erasure", "rectification", "objection",
+                                        "restriction", "portability", "consent_withdrawal"}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("intent", RIGHTS, ids=str)
+def test_right_not_in_the_policy_is_named_and_sent_to_the_dpo(env: Environment, lang: str, intent: Intent) -> None:
+    org = make_org(rights=tuple(str(r) for r in RIGHTS if r != intent))
+    _, body = check_layout(render_ack(env, lang, [intent], org=org))
+    assert " ".join(UNLISTED_MARK[lang].split()) in " ".join(body.split())
+    assert paragraph(env, lang, intent, org) not in body
+    # the same right, offered: its own paragraph and no such sentence
+    _, offered = check_layout(render_ack(env, lang, [intent]))
+    assert paragraph(env, lang, intent, make_org()) in offered
+    assert " ".join(UNLISTED_MARK[lang].split()) not in " ".join(offered.split())
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_unlisted_right_beside_a_listed_one(env: Environment, lang: str) -> None:
+    org = make_org(rights=("access",))
+    _, body = check_layout(render_ack(env, lang, [Intent.ACCESS, Intent.RESTRICTION], org=org))
+    assert paragraph(env, lang, "access", org) in body
+    assert " ".join(UNLISTED_MARK[lang].split()) in " ".join(body.split())
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize(("years", "after", "phrase"), [
+    (7, "last_contact", {"sv": "senaste kontakt", "en": "last contact"}),
+    (10, "relationship_end", {"sv": "kundrelationen", "en": "customer relationship"}),
+])
+def test_erasure_mentions_the_policys_retention(env: Environment, lang: str, years: int, after: str,
+                                                phrase: dict[str, str]) -> None:
+    org = make_org(retention_years=years, retention_after=after)
+    _, body = check_layout(render_ack(env, lang, [Intent.ERASURE], org=org))
+    flat = " ".join(body.split())
+    assert f" {years} " in flat and phrase[lang] in flat
+    _, none = check_layout(render_ack(env, lang, [Intent.ERASURE]))
+    assert phrase[lang] not in " ".join(none.split())
+    _, access = check_layout(render_ack(env, lang, [Intent.ACCESS], org=org))
+    assert phrase[lang] not in " ".join(access.split())
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_complaint_names_the_disputes_body_besides_the_authority(env: Environment, lang: str) -> None:
+    org = make_org(disputes_body="Stockholm Chamber of Commerce")
+    _, body = check_layout(render_ack(env, lang, [Intent.COMPLAINT], org=org))
+    flat = " ".join(body.split())
+    assert "Stockholm Chamber of Commerce" in flat
+    assert org.authority.name in flat and org.authority.address in flat and org.authority.url in flat
+    _, plain = check_layout(render_ack(env, lang, [Intent.COMPLAINT]))
+    assert "Chamber" not in plain
+    _, other = check_layout(render_ack(env, lang, [Intent.ACCESS], org=org))
+    assert "Chamber" not in other
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_complaint_without_authority_address(env: Environment, lang: str) -> None:
+    org = make_org(authority=Authority(name="Tillsynsverket Exempel", url="https://tillsyn.example.se",
+                                       address=""))
+    _, body = check_layout(render_ack(env, lang, [Intent.COMPLAINT], org=org))
+    assert "Tillsynsverket Exempel, https://tillsyn.example.se" in body
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_no_marketing_unsubscribe_claims_no_newsletter(env: Environment, lang: str) -> None:
+    org = make_org(name="Roxenex", legal_name="Roxenex", sends_marketing=False)
+    subject, body = check_layout(render_ack(env, lang, [Intent.UNSUBSCRIBE], org=org, ticket=None,
+                                            suppressed=True))
+    marketing_subject, marketing_body = check_layout(
+        render_ack(env, lang, [Intent.UNSUBSCRIBE], ticket=None, suppressed=True))
+    assert subject != marketing_subject
+    assert NO_NEWSLETTER[lang] in " ".join(body.split())
+    assert SUPPRESSED_MARK[lang] in body  # still noted, so it stays true if that ever changes
+    # The marketing organisation's sentences ("no longer be used for newsletters") are absent.
+    for line in marketing_body.splitlines():
+        if "nyhetsbrev" in line or "newsletters" in line:
+            assert line not in body
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_signature_names_the_controller(env: Environment, lang: str) -> None:
+    org = make_org(name="Nexo", legal_name="Nexo Secured Solutions AB", org_number="556000-1234",
+                   postal_address="Exempelvägen 1, 111 11 Stockholm")
+    _, body = check_layout(render_ack(env, lang, [Intent.ACCESS], org=org))
+    tail = body.rstrip().splitlines()[-4:]
+    assert tail[0] == "Nexo"
+    assert tail[1].startswith("Nexo Secured Solutions AB, org") and tail[1].endswith("556000-1234")
+    assert tail[2] == "Exempelvägen 1, 111 11 Stockholm"
+    assert tail[3] == "privacy@example.com"
+    # a name that is the legal name, with a number: the number still shows
+    _, same = check_layout(render_ack(env, lang, [Intent.ACCESS],
+                                      org=make_org(name="Qlox AB", legal_name="Qlox AB", org_number="1")))
+    assert "Qlox AB, org" in same

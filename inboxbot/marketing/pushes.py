@@ -28,6 +28,22 @@ from inboxbot.store.models import SuppressionPush
 log = logging.getLogger(__name__)
 
 BACKOFF_CAP = 6 * 3600.0  # seconds: even a long outage is retried a few times a day
+IN_FLIGHT = 300.0  # seconds a claimed row stays with its worker before another may retry it
+
+
+async def _claim(row: SuppressionPush, at: datetime) -> bool:
+    """Take the head row of a target with one conditional UPDATE (`attempts` as its version).
+
+    While claimed, the row is not due for anyone else, and since each target's rows go strictly
+    in order, the rows behind it wait too: two workers never push one target out of order.
+    If the claiming worker dies, the row is due again after IN_FLIGHT (adapters are idempotent).
+    """
+    claimed = await SuppressionPush.filter(id=row.id, attempts=row.attempts, status="pending").update(
+        attempts=row.attempts + 1, next_attempt_at=at + timedelta(seconds=IN_FLIGHT)
+    )
+    if claimed:
+        row.attempts += 1
+    return bool(claimed)
 
 
 def new_event(action: EventAction, sha256: str, address: str | None, scope: str,
@@ -71,7 +87,8 @@ async def deliver_pushes(targets: Sequence[SuppressionTarget], now: Callable[[],
             row = await SuppressionPush.filter(target=target.name, status="pending").order_by("id").first()
             if row is None or row.next_attempt_at > now():
                 break
-            row.attempts += 1
+            if not await _claim(row, now()):
+                break  # another worker is pushing this target's head row: it keeps the order
             try:
                 await target.push(_event(row))
             except TransientError as exc:

@@ -6,23 +6,32 @@ from pathlib import Path
 
 from tortoise import Tortoise
 
-MODELS_MODULE = "inboxbot.store.models"
+from inboxbot.store.migrate import (
+    MODELS_MODULE,
+    SchemaOutdated,
+    ensure_schema,
+    tortoise_config,
+)
 
-
-def _tortoise_url(url: str) -> str:
-    # tortoise names the asyncpg engine "asyncpg://"; accept the usual postgres:// too.
-    if url.startswith("postgres://") or url.startswith("postgresql://"):
-        return "asyncpg://" + url.split("://", 1)[1]
-    return url
+__all__ = ["MODELS_MODULE", "SchemaOutdated", "close_store", "open_store"]
 
 
 async def open_store(url: str, *, create: bool = True) -> None:
-    """Connect and (by default) create missing tables. Safe to call once per process."""
+    """Connect. Safe to call once per process.
+
+    With `create` (the default) a brand-new database gets its schema from the committed
+    migrations, and one that is behind this release raises SchemaOutdated (run `inboxbot db
+    upgrade`): an existing schema is never changed implicitly. `create=False` only connects
+    (for `inboxbot db`, which inspects and upgrades)."""
     if url.startswith("sqlite://"):
         Path(url.removeprefix("sqlite://")).parent.mkdir(parents=True, exist_ok=True)
-    await Tortoise.init(db_url=_tortoise_url(url), modules={"models": [MODELS_MODULE]})
+    await Tortoise.init(config=tortoise_config(url))
     if create:
-        await Tortoise.generate_schemas(safe=True)
+        try:
+            await ensure_schema(url)
+        except BaseException:
+            await Tortoise.close_connections()
+            raise
 
 
 async def close_store() -> None:

@@ -212,6 +212,8 @@ class SuppressionLog(models.Model):
 
     class Meta:
         table = "suppression_log"
+
+
 class DigestRun(models.Model):
     """One weekly digest: the record that makes the schedule survive restarts.
 
@@ -232,3 +234,23 @@ class DigestRun(models.Model):
 
     class Meta:
         table = "digest_run"
+
+
+class MailboxLease(models.Model):
+    """Which worker may fetch one (account, folder) until when. One row per (account, folder).
+
+    A worker takes the row when it is free or expired and renews it well before `expires_at`;
+    another worker takes over only after expiry. Singletons other than mailboxes use the same
+    table with a reserved account name (see store/lease.py).
+    """
+
+    id = fields.IntField(primary_key=True)
+    account = fields.CharField(max_length=200)
+    folder = fields.CharField(max_length=500)
+    holder = fields.CharField(max_length=200, default="")  # "host:pid", empty when released
+    expires_at = fields.DatetimeField()
+    acquired_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "mailbox_lease"
+        unique_together = (("account", "folder"),)
