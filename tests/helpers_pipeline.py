@@ -13,7 +13,7 @@ import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -27,7 +27,7 @@ from inboxbot.pipeline import Outcome, Processor
 from inboxbot.store import close_store, open_store
 from inboxbot.transport import Transport, make_transport
 
-WHEN = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
+WHEN = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 
 def base_settings(tmp: Path, **overrides: Any) -> Settings:

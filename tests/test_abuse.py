@@ -258,8 +258,8 @@ async def test_without_trusted_servers_nothing_is_judged(tmp_path: Path) -> None
 @pytest.mark.parametrize("body, intent", [
     ("Please delete all my personal data from your systems.", "erasure"),
     ("I request access to my personal data under Article 15 GDPR. Please send me a copy.", "access"),
-    ("I want to exercise my right to data portability and receive my data in a machine-readable "
-     "format such as CSV.", "portability"),
+    (("I want to exercise my right to data portability and receive my data in a machine-readable "
+      "format such as CSV."), "portability"),
 ])
 async def test_rights_that_touch_the_data_wait_for_identity(tmp_path: Path, body: str, intent: str) -> None:
     async with pipeline(tmp_path) as run:

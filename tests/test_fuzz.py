@@ -219,7 +219,7 @@ header = st.tuples(st.one_of(st.sampled_from(HEADER_NAMES), st.text("abcXYZ-_:é
 body_bytes = st.one_of(
     st.binary(max_size=400),
     st.text(max_size=300).map(lambda t: t.encode("utf-8", "surrogatepass")),
-    st.sampled_from([b"Please delete all my personal data.", "Radera mina uppgifter, tack.".encode(),
+    st.sampled_from([b"Please delete all my personal data.", b"Radera mina uppgifter, tack.",
                      b"PGh0bWw+PHNjcmlwdD4=", b"=C3=A5=\r\n=ZZ", b"<p>unsubscribe<br>me</p>"]),
 )
 boundary = st.one_of(st.sampled_from(["b1", "", " ", "a b", '"', "=_x", "-" * 80, "x" * 100]),

@@ -18,7 +18,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from inboxbot.config import Secret, Settings, TransportSettings, load_settings, settings_from_dict
+from inboxbot.config import (
+    Secret,
+    Settings,
+    TransportSettings,
+    load_settings,
+    settings_from_dict,
+)
 from inboxbot.errors import ConfigError, InboxbotError, PermanentError, TransientError
 from inboxbot.logs import configure
 from inboxbot.source.imap import ImapFolder
@@ -26,7 +32,7 @@ from inboxbot.transport.smtp import SmtpTransport
 from rig import Dovecot, MailUser
 from rig._common import free_port
 
-PASSWORD = "s3cret-Hunter2-correct-horse"  # noqa: S105 - the needle the tests search for
+PASSWORD = "s3cret-Hunter2-correct-horse"
 
 
 def leaks(text: str, secret: str = PASSWORD) -> bool:
