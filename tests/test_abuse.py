@@ -307,6 +307,7 @@ async def test_follow_up_from_another_sender_is_marked_and_proves_nothing(tmp_pa
         assert "m***@example.org" in event.detail and "a***@example.net" in event.detail
         [same] = await run.process([hostile("anna@example.net", "Re: request", "Here is my ID.\r\n",
                                             mid="<reply-same@example.net>", extra=reply_extra)])
+        assert same.outcome == "follow_up" and same.ticket == first.ticket
         ticket = await Ticket.get(reference=first.ticket)
         assert ticket.status == "open" and not ticket.identity_verified
         assert await TicketEvent.filter(ticket_id=ticket.id, kind="sender_mismatch").count() == 1
