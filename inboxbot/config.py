@@ -7,6 +7,7 @@ $CREDENTIALS_DIRECTORY). Errors name the bad key and say what was expected.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -123,6 +124,7 @@ class TransportSettings:
     ca_file: Path | None = None
     path: Path | None = None  # folder transport: where .eml files are written
     timeout: float = 30.0
+    allow_plain_login: bool = False  # AUTH without TLS to a host off loopback only when set
 
 
 @dataclass(frozen=True)
@@ -236,6 +238,20 @@ class DigestSettings:
 
 
 @dataclass(frozen=True)
+class SecuritySettings:
+    """`[security]`: whose word about the sender's domain we take (RFC 8601), and what then.
+
+    Only `Authentication-Results` headers starting with one of `trusted_authserv_ids` count.
+    With none named, senders are not judged at all. Mail whose From: domain a trusted server
+    did not authenticate is flagged for review and, unless `ack_unauthenticated`, gets no
+    acknowledgement: that would be backscatter to whoever was forged.
+    """
+
+    trusted_authserv_ids: tuple[str, ...] = ()
+    ack_unauthenticated: bool = False
+
+
+@dataclass(frozen=True)
 class Settings:
     organisation: Organisation = field(default_factory=Organisation)
     mailboxes: tuple[MailboxSettings, ...] = ()
@@ -257,6 +273,7 @@ class Settings:
     marketing: tuple[MarketingTarget, ...] = ()
     lease_ttl: float = 45.0  # seconds a worker holds a mailbox without renewing (store/lease.py)
     worker_id: str = ""  # empty: "host:pid"
+    security: SecuritySettings = field(default_factory=SecuritySettings)
 
     @property
     def db_url(self) -> str:
@@ -509,11 +526,47 @@ def _transport(t: _Table, base: Path, environ: Mapping[str, str]) -> TransportSe
         ca_file=t.path_value("ca_file", base),
         path=t.path_value("path", base),
         timeout=t.number("timeout", d.timeout, minimum=1.0),
+        allow_plain_login=t.boolean("allow_plain_login", d.allow_plain_login),
     )
     if kind == "folder" and tr.path is None:
         raise ConfigError(f"{t.key('path')}: the folder transport needs a path")
+    if plain_login_refused(tr.security, tr.host, tr.password is not None, tr.allow_plain_login):
+        raise ConfigError(
+            f"{t.key('security')}: 'plain' would send the SMTP password unencrypted to {tr.host}; "
+            "use 'tls' or 'starttls', or set transport.allow_plain_login = true"
+        )
     t.check_unknown()
     return tr
+
+
+def is_loopback(host: str) -> bool:
+    """localhost, 127.0.0.0/8 or ::1: where a password in clear never leaves the machine."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def plain_login_refused(security: str, host: str, has_password: bool, allowed: bool) -> bool:
+    """True when a login would cross the network in clear and nobody said that was fine."""
+    return security == "plain" and has_password and not allowed and not is_loopback(host)
+
+
+def _security(t: _Table) -> SecuritySettings:
+    d = SecuritySettings()
+    ids = t.strings("trusted_authserv_ids", d.trusted_authserv_ids)
+    for value in ids:
+        if not value.strip() or any(ch.isspace() or ch == ";" for ch in value.strip()):
+            raise ConfigError(f"{t.key('trusted_authserv_ids')}: expected host names such as "
+                              f"\"mx.example.com\", got {value!r}")
+    security = SecuritySettings(
+        trusted_authserv_ids=tuple(v.strip().lower() for v in ids),
+        ack_unauthenticated=t.boolean("ack_unauthenticated", d.ack_unauthenticated),
+    )
+    t.check_unknown()
+    return security
 
 
 _SECRET_STEM = {"webhook": "secret", "listmonk": "token", "brevo": "api_key", "pardot": "access_token"}
@@ -719,6 +772,7 @@ def settings_from_dict(
     if len(set(target_names)) != len(target_names):
         raise ConfigError("marketing: two targets share a name; give each a unique name")
     digest = _digest(root.table("digest"), prompts_dir)
+    security = _security(root.table("security"))
     root.seen.add("mailbox")
     root.check_unknown()
     return Settings(
@@ -740,6 +794,7 @@ def settings_from_dict(
         marketing=marketing,
         lease_ttl=lease_ttl,
         worker_id=worker_name,
+        security=security,
     )
 
 

@@ -15,9 +15,12 @@ from inboxbot.domain import (
     History,
     Inbound,
     Intent,
+    ReviewFlag,
     Verdict,
 )
-from inboxbot.guards import ReplyPolicy, may_autoreply
+from inboxbot.authres import AuthStatus
+from inboxbot.guards import ReplyPolicy, may_autoreply, sender_auth
+from inboxbot.identity import mismatch_flags
 
 
 def _request_intents(verdict: Verdict) -> tuple[Intent, ...]:
@@ -88,4 +91,17 @@ def decide(
         actions.append(Action(ActionKind.ACKNOWLEDGE, reason, intents))
     else:
         withheld = reason if not allowed else "follow-up in an acknowledged thread"
-    return Decision(outcome, tuple(actions), withheld_ack_reason=withheld)
+    return Decision(outcome, tuple(actions), withheld_ack_reason=withheld,
+                    flags=review_flags(msg, intents, history, policy))
+
+
+def review_flags(msg: Inbound, intents: tuple[Intent, ...], history: History,
+                 policy: ReplyPolicy) -> tuple[ReviewFlag, ...]:
+    """Why a person should look before anyone acts: an unverified sender domain, or an asker
+    who may not be the person the request is about."""
+    flags: list[ReviewFlag] = []
+    auth = sender_auth(msg, policy)
+    if auth.status in (AuthStatus.FAIL, AuthStatus.NONE):
+        flags.append(ReviewFlag("unauthenticated", f"sender domain not authenticated: {auth.detail}"))
+    flags.extend(mismatch_flags(msg, intents, history.thread_ticket, policy.own_addresses))
+    return tuple(flags)

@@ -175,12 +175,21 @@ class Action:
 
 
 @dataclass(frozen=True, slots=True)
+class ReviewFlag:
+    """Something a person must look at before acting: recorded on the message and its ticket."""
+
+    kind: str  # "unauthenticated" (sender domain not verified), "sender_mismatch"
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     """The whole plan for one message. Produced by decide.py, carried out by pipeline.py."""
 
     outcome: str  # one word for the record: ticket, follow_up, suppressed, automated, duplicate, ...
     actions: tuple[Action, ...]
     withheld_ack_reason: str | None = None  # why no acknowledgement, when none is sent
+    flags: tuple[ReviewFlag, ...] = ()  # needs review, and why
 
     def has(self, kind: ActionKind) -> bool:
         return any(a.kind == kind for a in self.actions)

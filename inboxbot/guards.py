@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from inboxbot.authres import AuthStatus, SenderAuth, authenticate
 from inboxbot.domain import History, Inbound, Verdict
 
 # Local parts that belong to machines, not people (RFC 3834 section 2 suggests not replying).
@@ -32,6 +33,14 @@ class ReplyPolicy:
     max_per_sender_per_day: int
     max_per_domain_per_hour: int
     max_per_hour: int
+    trusted_authserv_ids: tuple[str, ...] = ()  # [security]: whose Authentication-Results count
+    ack_unauthenticated: bool = False  # answer even when the sender's domain was not verified
+
+
+def sender_auth(msg: Inbound, policy: ReplyPolicy) -> SenderAuth:
+    """The trusted verdict on the From: domain (UNCHECKED when no trusted server is named)."""
+    domain = msg.sender.domain if msg.sender is not None else ""
+    return authenticate(msg.header_all("authentication-results"), policy.trusted_authserv_ids, domain)
 
 
 def may_autoreply(
@@ -41,7 +50,8 @@ def may_autoreply(
 
     No reply when: replies are off; the mail is automated (auto-replies, bounces, lists, bulk:
     see classify.automated); it is our own mail coming back; there is no usable sender; the
-    sender is one of our own addresses or a machine address; the thread was already
+    sender is one of our own addresses or a machine address; a trusted server did not
+    authenticate the sender's domain (unless `ack_unauthenticated`); the thread was already
     acknowledged; or a rate cap (per sender per day, per domain per hour, in total per hour)
     is reached.
     """
@@ -59,6 +69,9 @@ def may_autoreply(
     local = addr.partition("@")[0]
     if local in _MACHINE_LOCALPARTS or local.startswith(("noreply", "no-reply", "bounce")):
         return False, f"machine sender address ({local}@...)"
+    auth = sender_auth(msg, policy)
+    if auth.status in (AuthStatus.FAIL, AuthStatus.NONE) and not policy.ack_unauthenticated:
+        return False, f"sender domain not authenticated: {auth.detail}"
     if history.thread_acknowledged:
         return False, "thread already acknowledged"
     if history.acks_to_sender_today >= policy.max_per_sender_per_day:

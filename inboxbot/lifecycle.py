@@ -78,6 +78,8 @@ async def apply(
                 f"{ticket.reference} is {ticket.status}; {operation} is possible only from "
                 + ", ".join(sorted(change.allowed_from))
             )
+        if operation == "answer":
+            _require_identity(settings, ticket, operation)
         before = ticket.status
         detail = reason.strip()
         if operation == "verify":
@@ -98,6 +100,19 @@ async def apply(
         await TicketEvent.create(using_db=conn, ticket=ticket, at=now, actor=actor,
                                  kind=operation, detail=detail)
     return ticket
+
+
+def _require_identity(settings: Settings, ticket: Ticket, operation: str) -> None:
+    """Art. 12(6): data is disclosed, erased or handed over only to the verified data subject.
+    Answering a ticket for a right listed in `[verification] intents` needs `verify` first; a
+    request whose asker cannot be verified is rejected with a reason instead. (`close` stays
+    free: it files a ticket away, e.g. a withdrawn request, and acts on nothing.)"""
+    needing = [i for i in ticket.intents if i in settings.verification.intents]
+    if needing and not ticket.identity_verified:
+        raise LifecycleError(
+            f"{ticket.reference}: identity not verified; {', '.join(needing)} may not be acted on "
+            f"before `verify` (or `reject` it with a reason); {operation} refused"
+        )
 
 
 async def _verify(settings: Settings, ticket: Ticket, conn: object, now: datetime, reason: str) -> str:

@@ -11,6 +11,7 @@ total, so a 50 MB message or one of 10,000 parts costs about as much as a normal
 from __future__ import annotations
 
 import email
+import email.parser
 import email.policy
 import email.utils
 import hashlib
@@ -170,9 +171,18 @@ def _read(raw: bytes, defects: Defects) -> Message:
         return email.message_from_bytes(raw, policy=email.policy.compat32)
     except Exception as exc:  # deep nesting can exhaust the parser's recursion; keep the text
         defects.add(f"MIME structure unreadable ({type(exc).__name__}), read as plain text")
-        msg = Message()
-        msg.set_payload(raw.decode("utf-8", errors="replace"))
-        return msg
+    # The headers alone never recurse: keep From, Message-ID and the rest (a reply and threading
+    # depend on them), and read the body as one plain-text part.
+    try:
+        msg = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw, headersonly=True)
+        body = msg.get_payload()
+        text = body if isinstance(body, str) else ""
+    except Exception:  # noqa: BLE001 - nothing left to salvage but the bytes
+        msg, text = Message(), raw.decode("utf-8", errors="replace")
+    for name in ("content-type", "content-transfer-encoding"):
+        del msg[name]
+    msg.set_payload(text)
+    return msg
 
 
 def _tail_attachments(raw: bytes) -> list[str]:

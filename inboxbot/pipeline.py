@@ -36,7 +36,7 @@ from inboxbot.logs import redact_address
 from inboxbot.parse import parse
 from inboxbot.render import ReplyRenderer
 from inboxbot.store.history import load_history
-from inboxbot.store.models import DeadLetter, MailboxCursor, ProcessedMessage
+from inboxbot.store.models import DeadLetter, MailboxCursor, ProcessedMessage, TicketEvent
 from inboxbot.undelivered import is_bounce, record_bounce
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,8 @@ def reply_policy(settings: Settings) -> ReplyPolicy:
         max_per_sender_per_day=r.max_per_sender_per_day,
         max_per_domain_per_hour=r.max_per_domain_per_hour,
         max_per_hour=r.max_per_hour,
+        trusted_authserv_ids=settings.security.trusted_authserv_ids,
+        ack_unauthenticated=settings.security.ack_unauthenticated,
     )
 
 
@@ -189,6 +191,7 @@ class Processor:
                     bounced = await record_bounce(self.settings, self.renderer, raw.raw, conn, now,
                                                   msg.message_id)
                     ctx.ticket = ctx.ticket or bounced
+                await self._flag(ctx, decision)
                 await ProcessedMessage.create(
                     using_db=conn,
                     message_id=msg.message_id,
@@ -204,11 +207,13 @@ class Processor:
                              for s in verdict.intents],
                     confidence=verdict.confidence,
                     automated=verdict.automated,
-                    needs_review=verdict.needs_review,
+                    needs_review=verdict.needs_review or bool(decision.flags),
                     outcome=decision.outcome,
-                    reasons=list(verdict.reasons) + [f"{a.kind}: {a.reason}" for a in decision.actions],
+                    reasons=list(verdict.reasons) + [f"{a.kind}: {a.reason}" for a in decision.actions]
+                    + [f"review: {f.kind}: {f.detail}" for f in decision.flags],
                     ack_withheld=(decision.withheld_ack_reason or "")[:200],
                     ticket=ctx.ticket,
+                    defects=list(msg.defects),
                 )
             if track_cursor:
                 await self._advance(raw, conn)
@@ -241,6 +246,18 @@ class Processor:
         for action in decision.actions:
             if action.kind == ActionKind.ACKNOWLEDGE:
                 await acknowledge(ctx, action)
+
+    async def _flag(self, ctx: ActContext, decision: Decision) -> None:
+        """Put each review flag on the ticket's record, and the ticket on the review list."""
+        ticket = ctx.ticket
+        if ticket is None or not decision.flags:
+            return
+        for flag in decision.flags:
+            await TicketEvent.create(using_db=ctx.conn, at=ctx.now, ticket=ticket, kind=flag.kind,
+                                     detail=flag.detail[:1000])
+        if not ticket.needs_review:
+            ticket.needs_review = True
+            await ticket.save(using_db=ctx.conn, update_fields=["needs_review", "updated_at"])
 
     async def _dead_letter(self, raw: RawMessage, stage: str, exc: BaseException,
                            track_cursor: bool) -> Outcome:

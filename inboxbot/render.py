@@ -2,10 +2,18 @@
 
 Templates are plain text whose first line is `Subject: ...`. Wording belongs to the DPO, so it
 lives in prompts/replies/<lang>/ and not in code.
+
+Values that come from inbound mail (the sender's name, the original subject, a ticket's summary)
+pass through `one_line()` before they reach a template: no line break, no control character, a
+bounded length. So a hostile name cannot end the `Subject:` line, add paragraphs of its own to
+an acknowledgement that may reach a forged victim, or push our text out of view. The output is
+plain text (autoescape is off on purpose); HTML renderers must escape on their own.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -21,6 +29,17 @@ _MONTHS = {
     "en": ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December"),
 }
+
+
+_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069]+")
+_SPACES = re.compile(r"\s{2,}")
+
+
+def one_line(value: str, limit: int = 120) -> str:
+    """A value from inbound mail made safe for one line of a plain-text template: line breaks,
+    control and bidi-override characters become spaces, runs of space one, cut at `limit`."""
+    text = _SPACES.sub(" ", _BREAKS.sub(" ", unicodedata.normalize("NFC", value))).strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def format_date(d: date, lang: str) -> str:
@@ -66,7 +85,7 @@ class ReplyRenderer:
 
     def ticket_view(self, reference: str, due: date, lang: str, intents: tuple[str, ...] = (),
                     summary: str = "") -> TicketView:
-        return TicketView(reference, due, format_date(due, lang), intents, summary)
+        return TicketView(reference, due, format_date(due, lang), intents, one_line(summary, 160))
 
     def render_named(self, name: str, lang: str, **context: object) -> Rendered:
         text = self.env.get_template(f"replies/{lang}/{name}").render(org=self.org, **context)
@@ -90,13 +109,13 @@ class ReplyRenderer:
         return self.render_named(
             "ack.txt.j2",
             lang,
-            sender_name=sender_name,
+            sender_name=one_line(sender_name, 80),
             intents=[str(i) for i in intents],
             ticket=ticket,
             received_date_text=format_date(received, lang),
             suppressed=suppressed,
             verification_needed=verification_needed,
-            original_subject=original_subject,
+            original_subject=one_line(original_subject, 200),
         )
 
     def escalation(self, *, ticket: TicketView, reason: str, breach: bool,

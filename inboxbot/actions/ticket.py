@@ -5,6 +5,7 @@ from __future__ import annotations
 from inboxbot.actions import ActContext
 from inboxbot.deadlines import deadline_for
 from inboxbot.domain import Action, Intent, TicketRef
+from inboxbot.identity import same_mailbox
 from inboxbot.store.models import Ticket, TicketEvent
 
 
@@ -67,6 +68,11 @@ async def open_ticket(ctx: ActContext, action: Action) -> None:
 _REOPEN_FROM = {"closed", "answered", "rejected"}
 
 
+def _from_ticket_sender(ctx: ActContext, ticket: Ticket) -> bool:
+    sender = ctx.msg.sender
+    return sender is not None and bool(ticket.sender) and same_mailbox(sender.addr, ticket.sender)
+
+
 async def follow_up(ctx: ActContext, action: Action, ref: TicketRef) -> None:
     ticket = await Ticket.get(id=ref.id, using_db=ctx.conn)
     await TicketEvent.create(using_db=ctx.conn, at=ctx.now, ticket=ticket, kind="follow_up",
@@ -74,8 +80,9 @@ async def follow_up(ctx: ActContext, action: Action, ref: TicketRef) -> None:
     new_status = None
     if ticket.status in _REOPEN_FROM:
         new_status = "open"
-    elif ticket.status == "awaiting_identity":
+    elif ticket.status == "awaiting_identity" and _from_ticket_sender(ctx, ticket):
         new_status = "open"  # the reply is taken as the identity answer; the DPO verifies it
+    # From anyone else it proves nothing: the ticket keeps waiting (pipeline flags the mismatch).
     if new_status:
         await TicketEvent.create(using_db=ctx.conn, at=ctx.now, ticket=ticket, kind="status",
                                  detail=f"{ticket.status} -> {new_status}: the data subject wrote again")

@@ -106,6 +106,9 @@ class ProcessedMessage(models.Model):
         "models.Ticket", related_name="messages", null=True, on_delete=fields.SET_NULL
     )
     created_at = fields.DatetimeField(auto_now_add=True)
+    # What the parser had to repair or cut (Inbound.defects): the record of what was done with
+    # a malformed, hostile or oversized message.
+    defects = fields.JSONField(default=list)
 
     class Meta:
         table = "processed_message"

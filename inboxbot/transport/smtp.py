@@ -1,4 +1,9 @@
-"""SMTP delivery with aiosmtplib: the only module that imports it."""
+"""SMTP delivery with aiosmtplib: the only module that imports it.
+
+Certificates are verified unless `verify_tls = false`; a password is never sent in clear to a
+host off loopback unless `allow_plain_login = true` (refused with ConfigError when the transport
+is made). Error messages carry the server's reply, addresses redacted, never our credentials.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,8 @@ from email.message import EmailMessage
 
 import aiosmtplib
 
-from inboxbot.config import TransportSettings
-from inboxbot.errors import PermanentError, TransientError
+from inboxbot.config import TransportSettings, plain_login_refused
+from inboxbot.errors import ConfigError, PermanentError, TransientError
 from inboxbot.logs import redact_text
 
 log = logging.getLogger(__name__)
@@ -27,6 +32,12 @@ class SmtpTransport:
     """One connection per send: acknowledgements are few, and a fresh connection never goes stale."""
 
     def __init__(self, settings: TransportSettings) -> None:
+        if plain_login_refused(settings.security, settings.host, settings.password is not None,
+                               settings.allow_plain_login):
+            raise ConfigError(
+                f"transport.security: 'plain' would send the SMTP password unencrypted to "
+                f"{settings.host}; use 'tls' or 'starttls', or set allow_plain_login = true"
+            )
         self.settings = settings
 
     async def send(self, message: EmailMessage) -> None:
