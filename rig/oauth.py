@@ -161,7 +161,7 @@ class OAuthServer:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode("utf-8", "replace")
                 form = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
@@ -178,7 +178,7 @@ class OAuthServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass  # quiet: tests look at their own logs
 
         self._server = ThreadingHTTPServer((self.host, self.port), Handler)

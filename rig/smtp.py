@@ -108,12 +108,12 @@ class _OAuthRecorder(_Recorder):
         super().__init__(owner)
         self.check = check
 
-    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:  # noqa: N802
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
         raw = await self._initial(server, args)
         fields = dict(p.split("=", 1) for p in raw.split("\x01") if "=" in p) if raw else {}
         return await self._verdict(server, "XOAUTH2", fields.get("user", ""), fields.get("auth", ""))
 
-    async def auth_OAUTHBEARER(self, server: SMTP, args: list[str]) -> AuthResult:  # noqa: N802
+    async def auth_OAUTHBEARER(self, server: SMTP, args: list[str]) -> AuthResult:
         raw = await self._initial(server, args)
         gs2, _, rest = raw.partition("\x01")
         user = gs2.split(",")[1][2:] if gs2.startswith("n,a=") else ""

@@ -14,7 +14,12 @@ import pytest
 
 from inboxbot.config import OAuthSettings, Secret, settings_from_dict
 from inboxbot.errors import ConfigError, TransientError
-from inboxbot.oauth import OAuthTokens, TokenError, oauthbearer_response, xoauth2_response
+from inboxbot.oauth import (
+    OAuthTokens,
+    TokenError,
+    oauthbearer_response,
+    xoauth2_response,
+)
 
 TOKEN_URL = "https://login.example.com/tenant/oauth2/v2.0/token"
 
@@ -42,8 +47,8 @@ class Clock:
 
 
 def tokens(endpoint: Endpoint, clock: Clock, **kw: Any) -> OAuthTokens:
-    fields: dict[str, Any] = dict(flow="client_credentials", token_url=TOKEN_URL, client_id="app-id",
-                                  client_secret=Secret("app-secret"), scope="https://mail.example/.default")
+    fields: dict[str, Any] = {"flow": "client_credentials", "token_url": TOKEN_URL, "client_id": "app-id",
+                              "client_secret": Secret("app-secret"), "scope": "https://mail.example/.default"}
     fields.update(kw)
     return OAuthTokens(OAuthSettings(**fields), "mailbox privacy", clock=clock,
                        http_transport=httpx.MockTransport(endpoint))
