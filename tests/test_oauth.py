@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from inboxbot.config import OAuthSettings, Secret, settings_from_dict
+from inboxbot.config import OAuthSettings, Secret, load_settings, settings_from_dict
 from inboxbot.errors import ConfigError, TransientError
 from inboxbot.oauth import (
     OAuthTokens,
@@ -265,3 +265,22 @@ def test_config_allows_plain_http_token_url_on_loopback_only() -> None:
     settings = load({"auth": "oauthbearer", "oauth": {
         "token_url": "http://127.0.0.1:8080/token", "client_id": "a", "client_secret_env": "CLIENT_SECRET"}})
     assert settings.mailboxes[0].oauth.token_url.startswith("http://127.0.0.1")
+
+
+def test_example_config_oauth_blocks_load_as_documented(tmp_path: Path) -> None:
+    """Uncomment the example's Microsoft 365 block for the mailbox: it must load as written."""
+    example = Path(__file__).resolve().parent.parent / "config" / "inboxbot.example.toml"
+    lines = example.read_text(encoding="utf-8").splitlines()
+    start = lines.index("# [mailbox.oauth]")
+    block = [line[2:] for line in lines[start:start + 6] if not line.startswith("# Microsoft")]
+    text = "\n".join(lines[:start] + block + lines[start:])
+    text = text.replace('password_credential = "imap-privacy"', 'auth = "xoauth2"', 1)
+    for name, value in (("smtp-privacy", "pw"), ("m365-client-secret", "cs")):
+        (tmp_path / name).write_text(value)
+    config = tmp_path / "inboxbot.toml"
+    config.write_text(text)
+    settings = load_settings(config, environ={"CREDENTIALS_DIRECTORY": str(tmp_path)})
+    oauth = settings.mailboxes[0].oauth
+    assert oauth is not None and oauth.flow == "client_credentials"
+    assert oauth.token_url.startswith("https://login.microsoftonline.com/")
+    assert oauth.scope == "https://outlook.office365.com/.default" and oauth.client_secret == Secret("cs")
