@@ -237,7 +237,7 @@ async def test_worker_renews_tokens_before_they_expire(
             await smtp.wait_for(1, timeout=10)
             first_tokens = len(auth.requests)
             await asyncio.sleep(auth.lifetime + 0.5)  # every token issued so far has expired
-            # Sessions outlive their tokens here; Exchange Online ends them. Make Dovecot do so.
+            # Dovecot lets a session outlive its token; end the sessions so the worker logs in again.
             await asyncio.to_thread(dovecot.restart)
             await asyncio.to_thread(dovecot.append, user, (SAMPLE / ACKED[1]).read_bytes())
             await smtp.wait_for(2, timeout=15)
