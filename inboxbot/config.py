@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -24,6 +24,10 @@ DEFAULT_MODEL = REPO_ROOT / ".models" / "e5-small"
 DEFAULT_HEAD = Path(__file__).resolve().parent / "classify" / "data" / "head.npz"
 
 Security = Literal["tls", "starttls", "plain"]
+AuthMethod = Literal["password", "xoauth2", "oauthbearer"]
+AUTH_METHODS: tuple[str, ...] = ("password", "xoauth2", "oauthbearer")
+OAuthFlow = Literal["client_credentials", "refresh_token"]
+OAUTH_FLOWS: tuple[str, ...] = ("client_credentials", "refresh_token")
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,23 @@ class Organisation:
 
 
 @dataclass(frozen=True)
+class OAuthSettings:
+    """Where an IMAP or SMTP login gets its OAuth 2.0 access token (`[mailbox.oauth]`,
+    `[transport.oauth]`). inboxbot/oauth.py does the asking; this is only what to ask."""
+
+    flow: OAuthFlow
+    token_url: str
+    client_id: str
+    client_secret: Secret | None = None
+    refresh_token: Secret | None = None  # the refresh_token flow's starting token
+    scope: str = ""  # empty: sent without a scope (the grant's own)
+    refresh_margin: float = 300.0  # fetch a new token when less than this many seconds remain
+    timeout: float = 30.0  # seconds per token request
+    # Where a refresh token the server rotated is kept (0600), under state_dir; set by the loader.
+    store: Path | None = None
+
+
+@dataclass(frozen=True)
 class MailboxSettings:
     """One IMAP account or one Maildir to watch."""
 
@@ -110,6 +131,8 @@ class MailboxSettings:
     intents: tuple[str, ...] = ()
     timeout: float = 60.0  # socket connect/read timeout: a server that stops answering is dropped
     idle_probe: float = 300.0  # this long without a word during IDLE: check the server still answers
+    auth: AuthMethod = "password"  # or SASL XOAUTH2 / OAUTHBEARER with a token from `oauth`
+    oauth: OAuthSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +148,8 @@ class TransportSettings:
     path: Path | None = None  # folder transport: where .eml files are written
     timeout: float = 30.0
     allow_plain_login: bool = False  # AUTH without TLS to a host off loopback only when set
+    auth: AuthMethod = "password"  # as MailboxSettings.auth
+    oauth: OAuthSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -498,6 +523,7 @@ def _mailbox(t: _Table, base: Path, environ: Mapping[str, str]) -> MailboxSettin
         intents=t.strings("intents", d.intents),
         timeout=t.number("timeout", d.timeout, minimum=0.1),
         idle_probe=t.number("idle_probe", d.idle_probe, minimum=0.1),
+        **_auth(t, environ),
     )
     _check_intents(t, "intents", mb.intents, _MAILBOX_INTENTS)
     if mb.idle_timeout > 29 * 60:
@@ -527,6 +553,7 @@ def _transport(t: _Table, base: Path, environ: Mapping[str, str]) -> TransportSe
         path=t.path_value("path", base),
         timeout=t.number("timeout", d.timeout, minimum=1.0),
         allow_plain_login=t.boolean("allow_plain_login", d.allow_plain_login),
+        **_auth(t, environ),
     )
     if kind == "folder" and tr.path is None:
         raise ConfigError(f"{t.key('path')}: the folder transport needs a path")
@@ -545,6 +572,68 @@ def is_loopback(host: str) -> bool:
         return True
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
+
+
+def _auth(t: _Table, environ: Mapping[str, str]) -> dict[str, Any]:
+    """`auth` and its `[....oauth]` table, checked together: the fields for the settings."""
+    auth = t.choice("auth", AUTH_METHODS, "password")
+    has_oauth = "oauth" in t.data
+    if auth == "password":
+        if has_oauth:
+            raise ConfigError(f"{t.key('oauth')}: given, but auth is 'password'; "
+                              "set auth = \"xoauth2\" or \"oauthbearer\" to use it")
+        return {"auth": auth}
+    if not has_oauth:
+        raise ConfigError(f"{t.key('oauth')}: auth = {auth!r} needs an oauth table "
+                          "(token_url, client_id, and client_secret_* or refresh_token_*)")
+    if any(k.startswith("password") for k in t.data):
+        raise ConfigError(f"{t.key('password')}: not used with auth = {auth!r}; remove it")
+    return {"auth": auth, "oauth": _oauth(t.table("oauth"), environ)}
+
+
+def _oauth(t: _Table, environ: Mapping[str, str]) -> OAuthSettings:
+    secret = t.secret("client_secret", environ)
+    refresh = t.secret("refresh_token", environ)
+    flow = t.choice("flow", OAUTH_FLOWS, "refresh_token" if refresh is not None else "client_credentials")
+    token_url = t.string("token_url", "")
+    if not token_url:
+        raise ConfigError(f"{t.key('token_url')}: the OAuth token endpoint is required")
+    scheme, _, rest = token_url.partition("://")
+    host = rest.split("/", 1)[0].rpartition("@")[2].rsplit(":", 1)[0] if rest else ""
+    if scheme != "https" and not (scheme == "http" and _is_loopback_host(host)):
+        raise ConfigError(f"{t.key('token_url')}: expected an https:// URL (http:// only on loopback), "
+                          f"got {token_url!r}")
+    oauth = OAuthSettings(
+        flow=flow,  # type: ignore[arg-type]
+        token_url=token_url,
+        client_id=t.string("client_id", ""),
+        client_secret=secret,
+        refresh_token=refresh,
+        scope=t.string("scope", ""),
+        refresh_margin=t.number("refresh_margin", 300.0),
+        timeout=t.number("timeout", 30.0, minimum=1.0),
+    )
+    if not oauth.client_id:
+        raise ConfigError(f"{t.key('client_id')}: the OAuth client (application) id is required")
+    if flow == "client_credentials" and secret is None:
+        raise ConfigError(f"{t.key('client_secret')}: the client_credentials flow needs "
+                          "client_secret_env, client_secret_file or client_secret_credential")
+    if flow == "client_credentials" and refresh is not None:
+        raise ConfigError(f"{t.key('refresh_token')}: not used by the client_credentials flow; "
+                          "set flow = \"refresh_token\" or remove it")
+    if flow == "refresh_token" and refresh is None:
+        raise ConfigError(f"{t.key('refresh_token')}: the refresh_token flow needs "
+                          "refresh_token_env, refresh_token_file or refresh_token_credential")
+    t.check_unknown()
+    return oauth
+
+
+def _is_loopback_host(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
 
@@ -567,6 +656,25 @@ def _security(t: _Table) -> SecuritySettings:
     )
     t.check_unknown()
     return security
+
+
+def _file_safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name).lstrip(".") or "_"
+
+
+def _place_token_stores(
+    mailboxes: tuple[MailboxSettings, ...], transport: TransportSettings, state_dir: Path
+) -> tuple[tuple[MailboxSettings, ...], TransportSettings]:
+    """Give every OAuth login its own file under state_dir for a rotated refresh token."""
+    folder = state_dir / "oauth"
+    boxes = tuple(
+        replace(m, oauth=replace(m.oauth, store=folder / f"mailbox-{_file_safe(m.name)}.json"))
+        if m.oauth else m
+        for m in mailboxes
+    )
+    if transport.oauth is not None:
+        transport = replace(transport, oauth=replace(transport.oauth, store=folder / "transport.json"))
+    return boxes, transport
 
 
 _SECRET_STEM = {"webhook": "secret", "listmonk": "token", "brevo": "api_key", "pardot": "access_token"}
@@ -773,6 +881,7 @@ def settings_from_dict(
         raise ConfigError("marketing: two targets share a name; give each a unique name")
     digest = _digest(root.table("digest"), prompts_dir)
     security = _security(root.table("security"))
+    mailboxes, transport = _place_token_stores(mailboxes, transport, state_dir)
     root.seen.add("mailbox")
     root.check_unknown()
     return Settings(

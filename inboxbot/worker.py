@@ -22,6 +22,7 @@ from inboxbot.digest import queue_digest
 from inboxbot.errors import PermanentError, TransientError
 from inboxbot.marketing import SuppressionTarget, make_targets
 from inboxbot.marketing.pushes import deliver_pushes
+from inboxbot.oauth import TokenError, TokenSources
 from inboxbot.outbox import deliver_due, pending_count
 from inboxbot.pipeline import TRANSIENT_DB_ERRORS, Outcome, Processor, utc_now
 from inboxbot.reminders import queue_reminders
@@ -64,6 +65,7 @@ class Worker:
         self.worker_id = settings.worker_id or worker_id()
         self.reconnect_base = RECONNECT_BASE
         self.reconnect_max = RECONNECT_MAX
+        self.tokens = TokenSources()  # OAuth logins: one cached token per mailbox, across reconnects
 
     # -- entry point -------------------------------------------------------------------------
 
@@ -141,7 +143,7 @@ class Worker:
 
         failures = 0
         while not self.stop.is_set():
-            folder = ImapFolder(mb, folder_name)
+            folder = ImapFolder(mb, folder_name, tokens=self.tokens.for_mailbox(mb))
             try:
                 status = await folder.open()
                 after = await self._resume_point(mb.name, folder_name, status.uidvalidity)
@@ -172,6 +174,10 @@ class Worker:
             except (TransientError, *TRANSIENT_DB_ERRORS) as exc:
                 failures += 1
                 self.report.errors.append(f"{mb.name}/{folder_name}: {exc}")
+                if isinstance(exc, TokenError):
+                    # Logged at ERROR by oauth.py; on the cursor too, for health checks and the
+                    # digest. Cleared by the next successful fetch.
+                    await self._record_error(mb.name, folder_name, str(exc))
                 if once and failures >= 3:
                     log.error("mailbox %s/%s unreachable: %s", mb.name, folder_name, exc)
                     return

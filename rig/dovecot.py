@@ -29,7 +29,7 @@ from imapclient import IMAPClient  # type: ignore[import-untyped]
 
 from inboxbot.config import MailboxSettings, Secret
 from rig._common import RigError, RigUnavailable, free_port, make_rig_dir, run_user, stop_process
-from rig.dovecot_conf import CAPABILITIES_WITHOUT_IDLE, CONFIG
+from rig.dovecot_conf import CAPABILITIES_WITHOUT_IDLE, CONFIG, OAUTH2_CONF, OAUTH2_PASSDB
 
 DOVECOT = "/usr/sbin/dovecot"
 DOVEADM = "/usr/bin/doveadm"
@@ -47,16 +47,21 @@ class Dovecot:
 
     `idle=False` removes IDLE from the advertised capabilities (the server still has it, but a
     well-behaved client will not use it), to test polling.
+
+    `oauth2_introspection_url` adds SASL XOAUTH2 and OAUTHBEARER, with each token checked by a
+    POST to that RFC 7662 introspection endpoint (rig.OAuthServer is one); passwords still work.
     """
 
     host = "127.0.0.1"
 
-    def __init__(self, *, idle: bool = True, base: Path | None = None) -> None:
+    def __init__(self, *, idle: bool = True, base: Path | None = None,
+                 oauth2_introspection_url: str | None = None) -> None:
         if not Path(DOVECOT).exists():
             raise RigUnavailable(f"{DOVECOT} not found: apt-get install dovecot-imapd dovecot-core")
         if shutil.which("openssl") is None:
             raise RigUnavailable("openssl not found: it makes the rig's TLS certificate")
         self.idle = idle
+        self.oauth2_introspection_url = oauth2_introspection_url
         self.dir = base if base is not None else make_rig_dir("inboxbot-dovecot-")
         self.port = free_port()
         self.ssl_port = free_port()
@@ -94,10 +99,16 @@ class Dovecot:
             check=True, capture_output=True,
         )  # fmt: skip
         capability = "" if self.idle else f"  imap_capability = {CAPABILITIES_WITHOUT_IDLE}\n"
+        oauth = self.oauth2_introspection_url
+        if oauth is not None:
+            (self.dir / "dovecot-oauth2.conf.ext").write_text(OAUTH2_CONF.format(url=oauth))
         self.conf.write_text(
             CONFIG.format(
                 rig=self.dir, user=self.runas.name, group=self.runas.group, uid=self.runas.uid,
                 gid=self.runas.gid, port=self.port, ssl_port=self.ssl_port, capability=capability,
+                oauth2_mechanisms=" xoauth2 oauthbearer" if oauth else "",
+                passwd_mechanisms="  mechanisms = plain login\n" if oauth else "",
+                oauth2_passdb=OAUTH2_PASSDB.format(rig=self.dir) if oauth else "",
             )
         )  # fmt: skip
         self.runas.own(self.dir)

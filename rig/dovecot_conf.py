@@ -9,6 +9,28 @@ CAPABILITIES_WITHOUT_IDLE = (
     "STATUS=SIZE SAVEDATE LITERAL+ NOTIFY SPECIAL-USE"
 )
 
+# With an introspection URL: passwords for PLAIN/LOGIN, OAuth2 tokens for XOAUTH2/OAUTHBEARER,
+# each checked by its own passdb.
+OAUTH2_PASSDB = """\
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {rig}/dovecot-oauth2.conf.ext
+}}
+"""
+
+# The oauth2 passdb's settings (Dovecot 2.3 dovecot-oauth2.conf.ext): no tokeninfo URL, so every
+# token is POSTed to the introspection endpoint (`token=...`); the answer must say active=true and
+# name the user who logs in.
+OAUTH2_CONF = """\
+introspection_url = {url}
+introspection_mode = post
+username_attribute = username
+active_attribute = active
+active_value = true
+timeout_msecs = 5000
+"""
+
 CONFIG = """\
 # Written by rig/dovecot.py: a throwaway Dovecot 2.3 on loopback. All processes run as {user}.
 protocols = imap
@@ -52,15 +74,15 @@ ssl = yes
 ssl_cert = <{rig}/ssl/cert.pem
 ssl_key = <{rig}/ssl/key.pem
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{oauth2_mechanisms}
 
 # One passwd-file per user: Dovecot re-reads a changed file at most once a second, but opens a
 # file it has not seen at once, so users added mid-test can log in immediately.
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {rig}/users/%u
-}}
-userdb {{
+{passwd_mechanisms}}}
+{oauth2_passdb}userdb {{
   driver = passwd-file
   args = username_format=%u {rig}/users/%u
   default_fields = uid={uid} gid={gid} home={rig}/mail/%d/%n

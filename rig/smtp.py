@@ -9,6 +9,11 @@
 It runs aiosmtpd's Controller (its own event loop in a thread), so it works from sync and async
 tests alike. `refuse()` makes it answer 4xx for a while; `stop()` then `start()` brings it back
 on the same port, so a client sees it go down and come back.
+
+`RecordingSMTP(token_check=auth.check)` demands SMTP AUTH with XOAUTH2 or OAUTHBEARER (no TLS
+needed on loopback) and asks `token_check(token, user)` whether a token is good (rig.OAuthServer
+has one); a refusal goes the way Gmail's does: an error challenge, then 535. `logins` records
+(mechanism, user) for each accepted login.
 """
 
 from __future__ import annotations
@@ -16,14 +21,17 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import json
 import threading
 import time
+from base64 import b64decode
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Literal
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
 from rig._common import free_port
 
@@ -93,13 +101,57 @@ class _Recorder:
         return "250 OK: recorded"
 
 
+class _OAuthRecorder(_Recorder):
+    """The recorder plus the two OAuth SASL mechanisms (aiosmtpd finds `auth_*` on handlers)."""
+
+    def __init__(self, owner: RecordingSMTP, check: Callable[[str, str], bool]) -> None:
+        super().__init__(owner)
+        self.check = check
+
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
+        raw = await self._initial(server, args)
+        fields = dict(p.split("=", 1) for p in raw.split("\x01") if "=" in p) if raw else {}
+        return await self._verdict(server, "XOAUTH2", fields.get("user", ""), fields.get("auth", ""))
+
+    async def auth_OAUTHBEARER(self, server: SMTP, args: list[str]) -> AuthResult:
+        raw = await self._initial(server, args)
+        gs2, _, rest = raw.partition("\x01")
+        user = gs2.split(",")[1][2:] if gs2.startswith("n,a=") else ""
+        fields = dict(p.split("=", 1) for p in rest.split("\x01") if "=" in p)
+        user = user.replace("=2C", ",").replace("=3D", "=")
+        return await self._verdict(server, "OAUTHBEARER", user, fields.get("auth", ""))
+
+    async def _initial(self, server: SMTP, args: list[str]) -> str:
+        if len(args) > 1:
+            return b64decode(args[1]).decode("utf-8", "replace")
+        answer = await server.challenge_auth("")
+        return answer.decode("utf-8", "replace") if isinstance(answer, bytes) else ""
+
+    async def _verdict(self, server: SMTP, mechanism: str, user: str, auth: str) -> AuthResult:
+        token = auth[7:] if auth.startswith("Bearer ") else ""
+        if user and token and self.check(token, user):
+            with self.owner._lock:
+                self.owner.logins.append((mechanism, user))
+            return AuthResult(success=True, auth_data=user)
+        error = json.dumps({"status": "401", "schemes": "bearer", "scope": "mail"})
+        answer = await server.challenge_auth(error)  # the client's dummy answer ends the exchange
+        with self.owner._lock:
+            self.owner.refused_logins += 1
+        # An aborted exchange ("*") was answered by challenge_auth already.
+        return AuthResult(success=False, handled=not isinstance(answer, bytes))
+
+
 class RecordingSMTP:
     """A recording SMTP server on 127.0.0.1 at a free port (fixed across stop/start)."""
 
     host = "127.0.0.1"
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *,
+                 token_check: Callable[[str, str], bool] | None = None) -> None:
         self.port = port if port is not None else free_port()
+        self.token_check = token_check
+        self.logins: list[tuple[str, str]] = []  # (mechanism, user), OAuth only
+        self.refused_logins = 0
         self.messages: list[Received] = []
         self.refused = 0  # how many commands were answered with the refusal
         self._lock = threading.Lock()
@@ -115,7 +167,13 @@ class RecordingSMTP:
     def start(self) -> None:
         if self._controller is not None:
             return
-        controller = Controller(_Recorder(self), hostname=self.host, port=self.port)
+        if self.token_check is None:
+            controller = Controller(_Recorder(self), hostname=self.host, port=self.port)
+        else:
+            controller = Controller(
+                _OAuthRecorder(self, self.token_check), hostname=self.host, port=self.port,
+                auth_required=True, auth_require_tls=False, auth_exclude_mechanism=["PLAIN", "LOGIN"],
+            )
         controller.start()
         self._controller = controller
 

@@ -11,8 +11,12 @@ imapclient blocks, so every call runs on a thread of the folder's own (one-threa
 IDLE holds that thread for minutes and must not starve the loop's shared pool, and one thread
 per connection also keeps calls on one socket strictly in order.
 
-Errors: network trouble, TLS failures and a dropped connection raise TransientError; a refused
-login or a missing folder raise PermanentError; plain-text login to a host off loopback without
+With `auth = "xoauth2"` or `"oauthbearer"` the login is SASL with an OAuth access token from a
+TokenSource (inboxbot/oauth.py; pass the worker's shared one so reconnects reuse the cached token).
+A token the server refuses is dropped, and a cached one is replaced and tried once more.
+
+Errors: network trouble, TLS failures, a dropped connection and a failing token endpoint
+(oauth.TokenError) raise TransientError; a refused login or a missing folder raise PermanentError; plain-text login to a host off loopback without
 `allow_plain_login` raises ConfigError. After any error the folder is closed: call open() again.
 
 Logs name the account, folder and UIDs, never message content. (Keep the `imapclient` logger
@@ -44,6 +48,7 @@ from imapclient.exceptions import (  # type: ignore[import-untyped]
 from inboxbot.config import MailboxSettings
 from inboxbot.domain import RawMessage
 from inboxbot.errors import ConfigError, InboxbotError, PermanentError, TransientError
+from inboxbot.oauth import OAuthTokens, TokenSource, sasl_response
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +61,10 @@ TLS_RETRY_AFTER = 300.0
 # TCP keepalive: a peer that vanished (a cut cable, a rebooted NAT) is noticed in about
 # KEEPIDLE + KEEPINTVL * KEEPCNT seconds even while we sit in IDLE and send nothing.
 TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT = 60, 15, 4
+
+
+class LoginRefused(PermanentError):
+    """The server said no to our credentials (password or token)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +88,12 @@ def is_loopback(host: str) -> bool:
 class ImapFolder:
     """One selected IMAP folder. Use it from one task at a time; close() may come from another."""
 
-    def __init__(self, settings: MailboxSettings, folder: str, *, timeout: float | None = None) -> None:
+    def __init__(self, settings: MailboxSettings, folder: str, *, timeout: float | None = None,
+                 tokens: TokenSource | None = None) -> None:
         self.settings = settings
+        if tokens is None and settings.auth != "password" and settings.oauth is not None:
+            tokens = OAuthTokens(settings.oauth, f"mailbox {settings.name}")
+        self.tokens = tokens
         self.folder = folder
         # Connect and read timeout of the socket, seconds: a server that accepts a command and
         # never answers (hung, or a black-holed connection) costs at most this long.
@@ -123,13 +136,24 @@ class ImapFolder:
         if self._client is not None:
             await self.close()
         self._stop.clear()
-        client, status, idle = await self._call(
-            self._open_sync, "connect", on_abandon=lambda opened: _shutdown_quietly(opened[0])
-        )
+        token = await self.tokens.token() if self.tokens is not None else None
+        try:
+            client, status, idle = await self._connect(token)
+        except LoginRefused:
+            if token is None or self.tokens is None or not self.tokens.rejected(token):
+                raise
+            log.info("%s: server refused the cached OAuth token; trying a new one", self.label)
+            client, status, idle = await self._connect(await self.tokens.token())
         self._client, self._status, self._idle = client, status, idle
         log.info("%s: open, uidvalidity=%d uidnext=%d exists=%d idle=%s", self.label,
                  status.uidvalidity, status.uidnext, status.exists, self.supports_idle)  # fmt: skip
         return status
+
+    async def _connect(self, token: str | None) -> tuple[Any, FolderStatus, bool]:
+        return await self._call(
+            functools.partial(self._open_sync, token), "connect",
+            on_abandon=lambda opened: _shutdown_quietly(opened[0]),
+        )
 
     async def close(self) -> None:
         """Log out (best effort). Ends a wait_for_change() in progress within IDLE_SLICE."""
@@ -153,8 +177,10 @@ class ImapFolder:
         s = self.settings
         if s.kind != "imap":
             raise ConfigError(f"mailboxes.{s.name}: kind {s.kind!r} is not an IMAP mailbox")
-        if s.password is None:
+        if s.auth == "password" and s.password is None:
             raise ConfigError(f"mailboxes.{s.name}: no password configured")
+        if s.auth != "password" and self.tokens is None:
+            raise ConfigError(f"mailboxes.{s.name}: auth {s.auth!r} needs an oauth table")
         if s.security == "plain" and not s.allow_plain_login and not is_loopback(s.host):
             raise ConfigError(
                 f"mailboxes.{s.name}: security 'plain' would send the password unencrypted to "
@@ -171,7 +197,7 @@ class ImapFolder:
             return ctx
         return ssl.create_default_context(cafile=str(s.ca_file) if s.ca_file else None)
 
-    def _open_sync(self) -> tuple[Any, FolderStatus, bool]:
+    def _open_sync(self, token: str | None) -> tuple[Any, FolderStatus, bool]:
         s = self.settings
         ctx = self._ssl_context() if s.security != "plain" else None
         timeout = SocketTimeout(connect=self.timeout, read=self.timeout)
@@ -185,13 +211,18 @@ class ImapFolder:
                 if not client.has_capability("STARTTLS"):
                     raise PermanentError(f"{self.label}: server does not offer STARTTLS")
                 client.starttls(ctx)
-            assert s.password is not None
             try:
-                client.login(s.username, s.password.value)
+                if token is None:
+                    assert s.password is not None
+                    client.login(s.username, s.password.value)
+                else:
+                    first = sasl_response(s.auth, s.username, token, s.host, s.port)
+                    dummy = b"\x01" if s.auth == "oauthbearer" else b""
+                    client.sasl_login(s.auth.upper(), _InitialResponse(first, dummy))
             except LoginError as exc:
-                # The server's text, never our arguments: the password stays out of the message.
+                # The server's text, never our arguments: the secret stays out of the message.
                 msg = f"{self.label}: login refused for {s.username}: {exc}"
-                raise PermanentError(msg) from None
+                raise LoginRefused(msg) from None
             try:
                 info = client.select_folder(self.folder)
             except IMAPClientAbortError:
@@ -365,6 +396,20 @@ class ImapFolder:
         if isinstance(exc, IMAPClientError):
             return TransientError(f"{self.label}: {what} refused by server: {exc}")
         return TransientError(f"{self.label}: {what} failed unexpectedly: {type(exc).__name__}")
+
+
+class _InitialResponse:
+    """SASL for a client-first mechanism: our response to the first (empty) challenge. A second
+    challenge is the server's error report, which wants a dummy answer before the final NO:
+    %x01 for OAUTHBEARER (RFC 7628 §3.2.3), an empty line for XOAUTH2 (Google's description)."""
+
+    def __init__(self, response: bytes, dummy: bytes) -> None:
+        self._response: bytes | None = response
+        self._dummy = dummy
+
+    def __call__(self, challenge: bytes) -> bytes:
+        response, self._response = self._response, None
+        return response if response is not None else self._dummy
 
 
 def _any_change(label: str, responses: list[Any]) -> bool:
