@@ -234,6 +234,22 @@ class DigestSettings:
 
 
 @dataclass(frozen=True)
+class MetricsSettings:
+    """`[metrics]`: Prometheus metrics and /healthz on a local port. Off unless `listen` is set."""
+
+    listen: str = ""  # "127.0.0.1:9464"; empty: no HTTP server, counters cost nothing
+    # /healthz answers 503 when a mailbox has gone this long without a successful fetch. Longer
+    # than any mailbox's idle_timeout: a quiet IDLE connection checks in once per idle_timeout.
+    stale_after_minutes: float = 30.0
+    refresh_seconds: float = 15.0  # how often the worker reads gauges from the store
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+
+@dataclass(frozen=True)
 class Settings:
     organisation: Organisation = field(default_factory=Organisation)
     mailboxes: tuple[MailboxSettings, ...] = ()
@@ -252,6 +268,7 @@ class Settings:
     marketing: tuple[MarketingTarget, ...] = ()
     lease_ttl: float = 45.0  # seconds a worker holds a mailbox without renewing (store/lease.py)
     worker_id: str = ""  # empty: "host:pid"
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
     @property
     def db_url(self) -> str:
@@ -610,6 +627,28 @@ def _digest(t: _Table, prompts_dir: Path) -> DigestSettings:
     return dg
 
 
+def _metrics(t: _Table, mailboxes: tuple[MailboxSettings, ...]) -> MetricsSettings:
+    d = MetricsSettings()
+    m = MetricsSettings(
+        listen=t.string("listen", d.listen),
+        stale_after_minutes=t.number("stale_after_minutes", d.stale_after_minutes, minimum=1.0),
+        refresh_seconds=t.number("refresh_seconds", d.refresh_seconds, minimum=0.1),
+    )
+    if m.listen:
+        host, colon, port = m.listen.rpartition(":")
+        if not (colon and host and port.isdigit() and 0 < int(port) < 65536):
+            raise ConfigError(f"{t.key('listen')}: expected HOST:PORT such as \"127.0.0.1:9464\", "
+                              f"got {m.listen!r}")
+    for mb in mailboxes:
+        quiet = mb.idle_timeout if mb.idle else mb.poll_interval
+        if mb.kind == "imap" and quiet >= m.stale_after_minutes * 60:
+            raise ConfigError(f"{t.key('stale_after_minutes')}: must be longer than mailbox "
+                              f"{mb.name!r}'s {'idle_timeout' if mb.idle else 'poll_interval'} "
+                              f"({quiet:.0f} s), or /healthz fails while all is well")
+    t.check_unknown()
+    return m
+
+
 def settings_from_dict(
     data: Mapping[str, Any], *, base: Path = Path("."), environ: Mapping[str, str] | None = None
 ) -> Settings:
@@ -711,6 +750,7 @@ def settings_from_dict(
     if len(set(target_names)) != len(target_names):
         raise ConfigError("marketing: two targets share a name; give each a unique name")
     digest = _digest(root.table("digest"), prompts_dir)
+    metrics = _metrics(root.table("metrics"), mailboxes)
     root.seen.add("mailbox")
     root.check_unknown()
     return Settings(
@@ -731,6 +771,7 @@ def settings_from_dict(
         marketing=marketing,
         lease_ttl=lease_ttl,
         worker_id=worker_name,
+        metrics=metrics,
     )
 
 

@@ -19,6 +19,9 @@ from inboxbot.domain import (
 )
 from inboxbot.guards import ReplyPolicy, may_autoreply
 
+# What a history import leaves out: nobody is written to about mail that is months old.
+_MAIL_ACTIONS = frozenset({ActionKind.ACKNOWLEDGE, ActionKind.ESCALATE})
+
 
 def _request_intents(verdict: Verdict) -> tuple[Intent, ...]:
     return tuple(s.intent for s in verdict.intents if s.intent != Intent.AUTO_REPLY)
@@ -89,3 +92,15 @@ def decide(
     else:
         withheld = reason if not allowed else "follow-up in an acknowledged thread"
     return Decision(outcome, tuple(actions), withheld_ack_reason=withheld)
+
+
+def without_mail(decision: Decision, why: str) -> Decision:
+    """The same decision with no acknowledgement and no escalation: tickets, suppressions and
+    the record stay. Used by `inboxbot backfill` for mail that arrived before inboxbot ran."""
+    kept = tuple(a for a in decision.actions if a.kind not in _MAIL_ACTIONS)
+    if kept == decision.actions:
+        return decision
+    withheld = decision.withheld_ack_reason
+    if decision.has(ActionKind.ACKNOWLEDGE) or withheld is None:
+        withheld = why
+    return Decision(decision.outcome, kept, withheld_ack_reason=withheld)

@@ -51,8 +51,12 @@ async def _claim(item: OutboxItem, at: datetime) -> bool:
     return bool(claimed)
 
 
-async def deliver_due(transport: Transport, now: Callable[[], datetime], *, limit: int = 50) -> tuple[int, int]:
-    """Send every pending item whose time has come. Returns (sent, still_pending_or_failed)."""
+async def deliver_due(transport: Transport, now: Callable[[], datetime], *, limit: int = 50,
+                      on_result: Callable[[str, str], None] | None = None) -> tuple[int, int]:
+    """Send every pending item whose time has come. Returns (sent, still_pending_or_failed).
+
+    `on_result(purpose, result)` hears of each attempt: sent, deferred or failed (metrics)."""
+    report = on_result or (lambda purpose, result: None)
     sent = failed = 0
     items = await OutboxItem.filter(
         status__in=("pending", "sending"), next_attempt_at__lte=now()
@@ -68,6 +72,7 @@ async def deliver_due(transport: Transport, now: Callable[[], datetime], *, limi
             await item.save(update_fields=["status", "last_error"])
             log.error("outbox %s to %s refused permanently: %s", item.purpose,
                       redact_address(item.recipient), exc)
+            report(item.purpose, "failed")
             failed += 1
             continue
         except TransientError as exc:
@@ -80,11 +85,13 @@ async def deliver_due(transport: Transport, now: Callable[[], datetime], *, limi
             await item.save(update_fields=["status", "last_error", "next_attempt_at"])
             log.warning("outbox %s to %s deferred (attempt %d): %s", item.purpose,
                         redact_address(item.recipient), item.attempts, exc)
+            report(item.purpose, "failed" if item.status == "failed" else "deferred")
             failed += 1
             # The server is likely down for everyone: stop this round rather than hammer it.
             break
         item.status, item.sent_at, item.last_error = "sent", now(), ""
         await item.save(update_fields=["status", "sent_at", "last_error"])
+        report(item.purpose, "sent")
         sent += 1
     return sent, failed
 

@@ -31,6 +31,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, TypeVar
 
 from imapclient import IMAPClient, SocketTimeout  # type: ignore[import-untyped]
@@ -218,8 +219,29 @@ class ImapFolder:
         # "N:*" always matches the highest UID, even below N: filter it out again.
         found = client.search(["UID", f"{after_uid + 1}:*"])
         uids = sorted(u for u in found if u > after_uid)[:limit]
+        return self._fetch_uids_sync(uids)
+
+    async def search_since(self, day: date) -> tuple[list[int], int]:
+        """UIDs of messages whose INTERNALDATE is on or after `day` (IMAP SEARCH SINCE, which
+        compares dates only, in the server's zone), ascending; and the highest UID in the
+        folder now (0 when empty), for the cursor of a history import."""
+        return await self._call(functools.partial(self._search_since_sync, day), "search")
+
+    def _search_since_sync(self, day: date) -> tuple[list[int], int]:
+        client = self._need_client()
+        client.noop()
+        since = sorted(int(u) for u in client.search(["SINCE", day]))
+        every = client.search(["ALL"])
+        return since, max((int(u) for u in every), default=0)
+
+    async def fetch_uids(self, uids: Sequence[int]) -> list[RawMessage]:
+        """These messages (those still there), UID ascending, peeked: \\Seen is left alone."""
+        return await self._call(functools.partial(self._fetch_uids_sync, sorted(uids)), "fetch")
+
+    def _fetch_uids_sync(self, uids: list[int]) -> list[RawMessage]:
         if not uids:
             return []
+        client = self._need_client()
         data = client.fetch(uids, ["BODY.PEEK[]", "INTERNALDATE"])
         status = self.status
         out = []
