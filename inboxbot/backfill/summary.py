@@ -90,9 +90,10 @@ def format_summary(s: BackfillSummary) -> str:
                    "suppression list: an old request to stop marketing still counts.")
     overdue = s.total("overdue")
     if overdue:
-        out.append(f"{overdue} ticket(s) {'would be' if s.dry_run else 'are'} already past their "
-                   f"legal due date (counted from when the mail arrived, as of {s.today.isoformat()}): "
-                   "handle these first (`inboxbot tickets list`).")
+        out.append(f"{overdue} ticket(s) {'would already be' if s.dry_run else 'are already'} past "
+                   f"their legal due date (counted from when the mail arrived, as of "
+                   f"{s.today.isoformat()}): handle these first (`inboxbot tickets list`); the "
+                   "worker's deadline reminders will name them to the DPO too.")
     if s.breaches:
         out.append(f"{s.breaches} message(s) report a personal data breach: the DPO must look at "
                    "them today (Art. 33: 72 hours from awareness).")
