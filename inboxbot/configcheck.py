@@ -48,7 +48,7 @@ async def _imap(mb: MailboxSettings, folder: str) -> str:
     box = ImapFolder(mb, folder, timeout=CONNECT_TIMEOUT)
     try:
         status = await box.open()
-        idle = "IDLE" if box.supports_idle else "no IDLE: polls every %.0f s" % mb.poll_interval
+        idle = "IDLE" if box.supports_idle else f"no IDLE: polls every {mb.poll_interval:.0f} s"
         return (f"logged in as {mb.username}, selected ({status.exists} messages, "
                 f"uidvalidity {status.uidvalidity}, {idle})")
     finally:
@@ -176,5 +176,6 @@ async def check_command(path: Path) -> int:
     for check in checks:
         print(check.line(), flush=True)
     failed = sum(not c.ok for c in checks)
-    print(f"{failed} of {len(checks) + 1} checks failed" if failed else f"all {len(checks) + 1} checks passed")
+    total = len(checks) + 1  # and the file itself
+    print(f"{failed} of {total} checks failed" if failed else f"all {total} checks passed")
     return 1 if failed else 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -37,7 +37,7 @@ from tests.ops_config import REPO, write_config
 
 pytestmark = pytest.mark.integration
 
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 SINCE = (NOW - timedelta(days=100)).date()
 HISTORY = [  # (days ago, subject, body, sender, extra headers)
     (400, "Radera mina uppgifter", "Hej,\nJag vill att ni raderar alla mina personuppgifter.\nAnna\n",
@@ -47,7 +47,8 @@ HISTORY = [  # (days ago, subject, body, sender, extra headers)
     (50, "Unsubscribe", "Please unsubscribe me from your newsletter.\n", "cai@example.net", ()),
     (3, "Question about cookies", "Hello,\nWhich cookies does your website set, and why?\nEva\n",
      "Eva Exempel <eva@example.org>", ()),
-    (2, "Out of office", "I am away until Monday.\n", "dan@example.net", (("Auto-Submitted", "auto-replied"),)),
+    (2, "Out of office", "I am away until Monday.\n", "dan@example.net",
+     (("Auto-Submitted", "auto-replied"),)),
 ]
 
 
@@ -73,13 +74,15 @@ def test_dry_run_reports_and_writes_nothing(dovecot: Dovecot, mailbox_user: Mail
     env = write_config(config, dovecot, [mailbox_user], smtp_port=None)
     proc = subprocess.run([sys.executable, "-m", "inboxbot.cli", "-c", str(config), "backfill",
                            "--since", SINCE.isoformat(), "--dry-run"],
-                          cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+                          cwd=REPO, env={**os.environ, **env}, check=False, capture_output=True,
+                          text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "dry run: nothing written" in out
     assert "box0/INBOX: 4 message(s) would import, 1 older left alone" in out, out
+    names = ("access", "unsubscribe", "general", "auto_reply", "total")
     rows = {line.split()[0]: [int(x) for x in line.split()[1:]] for line in out.splitlines()
-            if line.split() and line.split()[0] in ("access", "unsubscribe", "general", "auto_reply", "total")}
+            if line.split() and line.split()[0] in names}
     # columns: messages, tickets, follow-ups, suppressed, automated, overdue
     assert rows["access"] == [1, 1, 0, 0, 0, 1], out  # 60 days old: past its one-month due date
     assert rows["unsubscribe"] == [1, 0, 0, 1, 0, 0], out

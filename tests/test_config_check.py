@@ -60,10 +60,10 @@ async def test_unreachable_smtp_missing_templates_and_outdated_schema(
         monkeypatch.setenv(key, value)
     smtp_server.stop()
     # A database made by an older release: one migration applied, the rest pending.
+    from tortoise import connections
+
     from inboxbot.store import close_store, open_store
     from inboxbot.store.migrate import available
-
-    from tortoise import connections
 
     db = tmp_path / "state" / "inboxbot.sqlite3"
     await open_store(f"sqlite://{db}")
@@ -87,7 +87,8 @@ def test_cli_all_pass(dovecot: Dovecot, mailbox_user: MailUser, smtp_server: Rec
     config = tmp_path / "inboxbot.toml"
     env = write_config(config, dovecot, [mailbox_user], smtp_port=smtp_server.port)
     proc = subprocess.run([sys.executable, "-m", "inboxbot.cli", "-c", str(config), "config", "check"],
-                          cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+                          cwd=REPO, env={**os.environ, **env}, check=False, capture_output=True,
+                          text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "FAIL" not in proc.stdout and proc.stdout.rstrip().endswith("checks passed"), proc.stdout
 
@@ -96,6 +97,6 @@ def test_cli_invalid_config_fails_cleanly(tmp_path: Path) -> None:
     config = tmp_path / "inboxbot.toml"
     config.write_text('[[mailbox]]\nname = "x"\nkind = "imap"\n')  # no username
     proc = subprocess.run([sys.executable, "-m", "inboxbot.cli", "-c", str(config), "config", "check"],
-                          cwd=REPO, capture_output=True, text=True, timeout=60)
+                          cwd=REPO, check=False, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert proc.stdout.startswith("FAIL  config") and "username" in proc.stdout, proc.stdout

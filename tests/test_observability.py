@@ -13,7 +13,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -21,7 +21,14 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from inboxbot.classify import make_classifier
-from inboxbot.config import MetricsSettings, Organisation, Settings, TransportSettings
+from inboxbot.config import (
+    MetricsSettings,
+    Organisation,
+    Settings,
+    TransportSettings,
+    settings_from_dict,
+)
+from inboxbot.errors import ConfigError
 from inboxbot.lifecycle import OPEN_STATES
 from inboxbot.metrics import Metrics, StoreSnapshot
 from inboxbot.metrics.snapshot import FolderState, health
@@ -61,7 +68,7 @@ async def wait_until(check: Callable[[], bool], timeout: float = 15.0) -> None:
 @pytest.mark.integration
 async def test_metrics_follow_the_worker(dovecot: Dovecot, mailbox_user: MailUser,
                                          smtp_server: RecordingSMTP, tmp_path: Path) -> None:
-    long_ago = datetime.now(timezone.utc) - timedelta(days=70)
+    long_ago = datetime.now(UTC) - timedelta(days=70)
     dovecot.append(mailbox_user.name, make_message(
         "Radera mina uppgifter", "Hej,\nJag vill att ni raderar alla mina personuppgifter.\nAnna\n",
         sender="Anna Exempel <anna@example.org>"), msg_time=long_ago)  # due long ago: overdue
@@ -130,7 +137,7 @@ def snapshot(at: datetime, last_success: datetime | None, error: str = "") -> St
 
 
 def test_health_rules() -> None:
-    now = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
     ten = timedelta(minutes=10)
     started = now - timedelta(hours=1)
     assert health(snapshot(now, now - timedelta(minutes=9)), now, stale_after=ten, started_at=started).ok
@@ -149,7 +156,7 @@ def test_healthz_endpoint_and_disabled_metrics() -> None:
     metrics = Metrics(MetricsSettings(listen="127.0.0.1:0", stale_after_minutes=10))
     metrics.serve()
     try:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         url = f"http://127.0.0.1:{metrics.port}"
         metrics.publish(snapshot(now, now - timedelta(minutes=1)))
         assert httpx.get(url + "/healthz").status_code == 200
@@ -189,10 +196,25 @@ path = "{tmp_path / 'out'}"
 state_dir = "{tmp_path / 'state'}"
 """)
     proc = subprocess.run([sys.executable, "-m", "inboxbot.cli", "--json-logs", "-c", str(config),
-                           "run", "--once"], cwd=REPO, capture_output=True, text=True, timeout=60,
+                           "run", "--once"], cwd=REPO, check=False, capture_output=True, text=True,
+                          timeout=60,
                           env={**os.environ, "INBOXBOT_LOG_LEVEL": "INFO"})
     assert proc.returncode == 0, proc.stderr
     records = [json.loads(line) for line in proc.stderr.splitlines() if line.strip()]
     assert records and all({"time", "level", "logger", "message"} <= set(r) for r in records)
     assert any(r["logger"] == "inboxbot.pipeline" and "a***@example.se" in r["message"] for r in records)
     assert "anna.svensson" not in proc.stderr  # addresses are redacted in JSON too
+
+
+def test_metrics_config() -> None:
+    assert settings_from_dict({}).metrics.listen == ""  # off by default
+    on = settings_from_dict({"metrics": {"listen": "127.0.0.1:9464", "stale_after_minutes": 40}})
+    assert on.metrics.host_port == ("127.0.0.1", 9464) and on.metrics.stale_after_minutes == 40
+    assert settings_from_dict({"metrics": {"listen": "[::1]:9464"}}).metrics.host_port == ("::1", 9464)
+    with pytest.raises(ConfigError, match=r"metrics\.listen: expected HOST:PORT"):
+        settings_from_dict({"metrics": {"listen": "9464"}})
+    with pytest.raises(ConfigError, match=r"metrics\.stale_after_minutes: must be longer than mailbox 'a'"):
+        settings_from_dict({"mailbox": [{"name": "a", "username": "u", "idle_timeout": 1500}],
+                            "metrics": {"stale_after_minutes": 20}})
+    with pytest.raises(ConfigError, match=r"metrics\.port: unknown key"):
+        settings_from_dict({"metrics": {"port": 9464}})

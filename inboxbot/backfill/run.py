@@ -24,14 +24,21 @@ import logging
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from tqdm import tqdm
+from tqdm import tqdm  # type: ignore[import-untyped]
 
 from inboxbot.backfill.summary import BackfillSummary, FolderResult
 from inboxbot.classify import Classifier, make_classifier
 from inboxbot.config import MailboxSettings, Settings
 from inboxbot.deadlines import deadline_for
 from inboxbot.decide import decide, without_mail
-from inboxbot.domain import TICKET_INTENTS, ActionKind, History, Inbound, Intent, RawMessage
+from inboxbot.domain import (
+    TICKET_INTENTS,
+    ActionKind,
+    History,
+    Inbound,
+    Intent,
+    RawMessage,
+)
 from inboxbot.errors import ConfigError, InboxbotError
 from inboxbot.lifecycle import OPEN_STATES
 from inboxbot.parse import parse

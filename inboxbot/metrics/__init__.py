@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter
@@ -37,7 +37,7 @@ class Metrics:
     def __init__(self, settings: MetricsSettings | None = None, *, enabled: bool | None = None) -> None:
         self.settings = settings or MetricsSettings()
         self.enabled = bool(self.settings.listen) if enabled is None else enabled
-        self.started_at = datetime.now(timezone.utc)
+        self.started_at = datetime.now(UTC)
         self.snapshot: StoreSnapshot | None = None  # replaced whole, never mutated: thread-safe
         self.registry = CollectorRegistry()
         self._server: MetricsServer | None = None
@@ -88,7 +88,7 @@ class Metrics:
         self.snapshot = snapshot
 
     def health(self, now: datetime | None = None) -> Health:
-        return health(self.snapshot, now or datetime.now(timezone.utc),
+        return health(self.snapshot, now or datetime.now(UTC),
                       stale_after=timedelta(minutes=self.settings.stale_after_minutes),
                       started_at=self.started_at)
 
