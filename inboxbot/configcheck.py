@@ -89,9 +89,9 @@ async def _database(settings: Settings) -> str:
         # task of its own would keep to itself.
         await open_store(url, create=False)
         state = await schema_state(url)
-    except (InboxbotError, OSError, TimeoutError):
+    except InboxbotError:
         raise
-    except Exception as exc:  # noqa: BLE001 - driver errors: wrong password, no such database
+    except Exception as exc:  # noqa: BLE001 - unreachable, wrong password, no such database
         raise InboxbotError(f"{redact_url(url)}: {type(exc).__name__}: {exc}") from None
     finally:
         await close_store()

@@ -121,7 +121,12 @@ async def serve(settings: Settings, worker: Worker, *, metrics: Metrics | None =
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, supervisor.on_signal)
-    metrics.serve()
+    try:
+        metrics.serve()
+    except OSError as exc:
+        # The mail matters more than its graphs: run on, and say so where it will be seen.
+        log.error("metrics: cannot listen on %s (%s); running without /metrics and /healthz",
+                  metrics.settings.listen, exc.strerror or exc)
     if metrics.port is not None:
         log.info("metrics on http://%s:%d/metrics and /healthz", metrics.settings.host_port[0], metrics.port)
     helpers = [asyncio.create_task(c) for c in (supervisor.announce_ready(), supervisor.refresh_forever(),

@@ -100,3 +100,18 @@ def test_cli_invalid_config_fails_cleanly(tmp_path: Path) -> None:
                           cwd=REPO, check=False, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert proc.stdout.startswith("FAIL  config") and "username" in proc.stdout, proc.stdout
+
+
+async def test_database_check_on_postgres(postgres_url: str, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from inboxbot.config import Settings, TransportSettings
+    from inboxbot.configcheck import run_checks
+
+    base = Settings(transport=TransportSettings(kind="folder", path=tmp_path / "out"))
+    checks = {c.item: c for c in await run_checks(replace(base, database_url=postgres_url))}
+    assert checks["database"].ok and "(postgres)" in checks["database"].detail, checks["database"]
+    assert checks["outgoing folder"].ok
+    gone = postgres_url.rsplit("/", 1)[0].rsplit(":", 1)[0] + ":9/inboxbot"  # nothing listens there
+    checks = {c.item: c for c in await run_checks(replace(base, database_url=gone))}
+    assert not checks["database"].ok, checks["database"]
