@@ -11,9 +11,9 @@ import asyncio
 import json
 import logging
 import os
-import signal
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 from inboxbot import logs
@@ -42,7 +42,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 async def _run(settings: Settings, once: bool) -> int:
     from inboxbot.classify import make_classifier
+    from inboxbot.metrics import Metrics
     from inboxbot.pipeline import Processor
+    from inboxbot.service import serve
     from inboxbot.store import close_store, open_store
     from inboxbot.transport import make_transport
     from inboxbot.worker import Worker
@@ -50,13 +52,12 @@ async def _run(settings: Settings, once: bool) -> int:
     await open_store(settings.db_url)
     try:
         worker = Worker(settings, Processor(settings, make_classifier(settings)),
-                        make_transport(settings.transport))
-        if not once:
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(sig, worker.stop.set)
+                        make_transport(settings.transport), metrics=Metrics(settings.metrics))
+        if once:
+            report = await worker.run(once=True)
+        else:
             log.info("watching %d mailbox(es)", len(settings.mailboxes))
-        report = await worker.run(once=once)
+            report = await serve(settings, worker)  # SIGTERM stops it; tells systemd
         log.info("done: %d message(s), %d sent, %d waiting in the outbox",
                  len(report.outcomes), report.sent, report.pending)
         return 1 if report.errors and once else 0
@@ -228,6 +229,30 @@ def cmd_deadletters(args: argparse.Namespace) -> int:
     return asyncio.run(deadletters.retry_command(settings, args.ids, all_open=args.all))
 
 
+# -- operations: history import, configuration check -------------------------------------------
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from inboxbot.backfill.run import backfill_command
+
+    return asyncio.run(backfill_command(_settings(args), args.since, dry_run=args.dry_run,
+                                        mailboxes=args.mailbox or ()))
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    from inboxbot.configcheck import check_command
+
+    path = args.config or os.environ.get("INBOXBOT_CONFIG") or str(DEFAULT_CONFIG)
+    return asyncio.run(check_command(Path(path)))
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+
+
 # -- parser ------------------------------------------------------------------------------------
 
 
@@ -333,6 +358,23 @@ def build_parser() -> argparse.ArgumentParser:
     dl.add_argument("--raw", action="store_true", help="show: write the stored message bytes")
     dl.add_argument("--all", action="store_true", help="retry: every new or retried dead letter")
     dl.set_defaults(func=cmd_deadletters)
+    bf = sub.add_parser("backfill", help="first install: import the mailbox's history as tickets, "
+                                         "without acknowledging it",
+                        description="Import mail received on or after --since as tickets (real due "
+                                    "dates, so some are overdue at once), honour old unsubscribes, "
+                                    "send no acknowledgement or escalation, and start `run` after it.")
+    bf.add_argument("--since", type=_iso_date, required=True, metavar="YYYY-MM-DD",
+                    help="import mail that arrived on or after this day")
+    bf.add_argument("--dry-run", action="store_true", help="classify and report; write nothing")
+    bf.add_argument("--mailbox", action="append", metavar="NAME",
+                    help="only this mailbox (repeatable; default: every IMAP mailbox)")
+    bf.set_defaults(func=cmd_backfill)
+
+    cf = sub.add_parser("config", help="configuration: check")
+    cf.add_argument("action", choices=("check",),
+                    help="check: validate the file and try every connection (IMAP, SMTP, database), "
+                         "the model and the templates; exit 1 on any failure")
+    cf.set_defaults(func=cmd_config_check)
     return p
 
 

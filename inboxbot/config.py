@@ -277,6 +277,22 @@ class SecuritySettings:
 
 
 @dataclass(frozen=True)
+class MetricsSettings:
+    """`[metrics]`: Prometheus metrics and /healthz on a local port. Off unless `listen` is set."""
+
+    listen: str = ""  # "127.0.0.1:9464"; empty: no HTTP server, counters cost nothing
+    # /healthz answers 503 when a mailbox has gone this long without a successful fetch. Longer
+    # than any mailbox's idle_timeout: a quiet IDLE connection checks in once per idle_timeout.
+    stale_after_minutes: float = 30.0
+    refresh_seconds: float = 15.0  # how often the worker reads gauges from the store
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+
+@dataclass(frozen=True)
 class Settings:
     organisation: Organisation = field(default_factory=Organisation)
     mailboxes: tuple[MailboxSettings, ...] = ()
@@ -299,6 +315,7 @@ class Settings:
     lease_ttl: float = 45.0  # seconds a worker holds a mailbox without renewing (store/lease.py)
     worker_id: str = ""  # empty: "host:pid"
     security: SecuritySettings = field(default_factory=SecuritySettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
     @property
     def db_url(self) -> str:
@@ -568,10 +585,13 @@ def _transport(t: _Table, base: Path, environ: Mapping[str, str]) -> TransportSe
 
 def is_loopback(host: str) -> bool:
     """localhost, 127.0.0.0/8 or ::1: where a password in clear never leaves the machine."""
-    if host.lower() == "localhost":
+    host = host.strip().strip("[]").lower()
+    if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _auth(t: _Table, environ: Mapping[str, str]) -> dict[str, Any]:
@@ -600,7 +620,7 @@ def _oauth(t: _Table, environ: Mapping[str, str]) -> OAuthSettings:
         raise ConfigError(f"{t.key('token_url')}: the OAuth token endpoint is required")
     scheme, _, rest = token_url.partition("://")
     host = rest.split("/", 1)[0].rpartition("@")[2].rsplit(":", 1)[0] if rest else ""
-    if scheme != "https" and not (scheme == "http" and _is_loopback_host(host)):
+    if scheme != "https" and not (scheme == "http" and is_loopback(host)):
         raise ConfigError(f"{t.key('token_url')}: expected an https:// URL (http:// only on loopback), "
                           f"got {token_url!r}")
     oauth = OAuthSettings(
@@ -626,16 +646,6 @@ def _oauth(t: _Table, environ: Mapping[str, str]) -> OAuthSettings:
                           "refresh_token_env, refresh_token_file or refresh_token_credential")
     t.check_unknown()
     return oauth
-
-
-def _is_loopback_host(host: str) -> bool:
-    host = host.strip("[]").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def plain_login_refused(security: str, host: str, has_password: bool, allowed: bool) -> bool:
@@ -778,6 +788,28 @@ def _digest(t: _Table, prompts_dir: Path) -> DigestSettings:
     return dg
 
 
+def _metrics(t: _Table, mailboxes: tuple[MailboxSettings, ...]) -> MetricsSettings:
+    d = MetricsSettings()
+    m = MetricsSettings(
+        listen=t.string("listen", d.listen),
+        stale_after_minutes=t.number("stale_after_minutes", d.stale_after_minutes, minimum=1.0),
+        refresh_seconds=t.number("refresh_seconds", d.refresh_seconds, minimum=0.1),
+    )
+    if m.listen:
+        host, colon, port = m.listen.rpartition(":")
+        if not (colon and host and port.isdigit() and 0 < int(port) < 65536):
+            raise ConfigError(f"{t.key('listen')}: expected HOST:PORT such as \"127.0.0.1:9464\", "
+                              f"got {m.listen!r}")
+    for mb in mailboxes:
+        quiet = mb.idle_timeout if mb.idle else mb.poll_interval
+        if mb.kind == "imap" and quiet >= m.stale_after_minutes * 60:
+            raise ConfigError(f"{t.key('stale_after_minutes')}: must be longer than mailbox "
+                              f"{mb.name!r}'s {'idle_timeout' if mb.idle else 'poll_interval'} "
+                              f"({quiet:.0f} s), or /healthz fails while all is well")
+    t.check_unknown()
+    return m
+
+
 def settings_from_dict(
     data: Mapping[str, Any], *, base: Path = Path("."), environ: Mapping[str, str] | None = None
 ) -> Settings:
@@ -882,6 +914,7 @@ def settings_from_dict(
     digest = _digest(root.table("digest"), prompts_dir)
     security = _security(root.table("security"))
     mailboxes, transport = _place_token_stores(mailboxes, transport, state_dir)
+    metrics = _metrics(root.table("metrics"), mailboxes)
     root.seen.add("mailbox")
     root.check_unknown()
     return Settings(
@@ -904,6 +937,7 @@ def settings_from_dict(
         lease_ttl=lease_ttl,
         worker_id=worker_name,
         security=security,
+        metrics=metrics,
     )
 
 

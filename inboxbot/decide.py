@@ -22,6 +22,9 @@ from inboxbot.authres import AuthStatus
 from inboxbot.guards import ReplyPolicy, may_autoreply, sender_auth
 from inboxbot.identity import mismatch_flags
 
+# What a history import leaves out: nobody is written to about mail that is months old.
+_MAIL_ACTIONS = frozenset({ActionKind.ACKNOWLEDGE, ActionKind.ESCALATE})
+
 
 def _request_intents(verdict: Verdict) -> tuple[Intent, ...]:
     return tuple(s.intent for s in verdict.intents if s.intent != Intent.AUTO_REPLY)
@@ -105,3 +108,15 @@ def review_flags(msg: Inbound, intents: tuple[Intent, ...], history: History,
         flags.append(ReviewFlag("unauthenticated", f"sender domain not authenticated: {auth.detail}"))
     flags.extend(mismatch_flags(msg, intents, history.thread_ticket, policy.own_addresses))
     return tuple(flags)
+
+
+def without_mail(decision: Decision, why: str) -> Decision:
+    """The same decision with no acknowledgement and no escalation: tickets, suppressions and
+    the record stay. Used by `inboxbot backfill` for mail that arrived before inboxbot ran."""
+    kept = tuple(a for a in decision.actions if a.kind not in _MAIL_ACTIONS)
+    if kept == decision.actions:
+        return decision
+    withheld = decision.withheld_ack_reason
+    if decision.has(ActionKind.ACKNOWLEDGE) or withheld is None:
+        withheld = why
+    return Decision(decision.outcome, kept, withheld_ack_reason=withheld, flags=decision.flags)

@@ -90,8 +90,12 @@ async def _fail(item: OutboxItem, reason: str, on_failure: FailureHook | None) -
 
 async def deliver_due(transport: Transport, now: Callable[[], datetime], *, limit: int = 50,
                       on_failure: FailureHook | None = None,
-                      sending_timeout: float = SENDING_TIMEOUT) -> tuple[int, int]:
-    """Send every pending item whose time has come. Returns (sent, still_pending_or_failed)."""
+                      sending_timeout: float = SENDING_TIMEOUT,
+                      on_result: Callable[[str, str], None] | None = None) -> tuple[int, int]:
+    """Send every pending item whose time has come. Returns (sent, still_pending_or_failed).
+
+    `on_result(purpose, result)` hears of each attempt: sent, deferred or failed (metrics)."""
+    report = on_result or (lambda purpose, result: None)
     sent = failed = 0
     items = await OutboxItem.filter(
         status__in=("pending", "sending"), next_attempt_at__lte=now()
@@ -113,6 +117,7 @@ async def deliver_due(transport: Transport, now: Callable[[], datetime], *, limi
             await _fail(item, str(exc), on_failure)
             log.error("outbox %s to %s refused permanently: %s", item.purpose,
                       redact_address(item.recipient), exc)
+            report(item.purpose, "failed")
             failed += 1
             continue
         except TransientError as exc:
@@ -121,6 +126,7 @@ async def deliver_due(transport: Transport, now: Callable[[], datetime], *, limi
                 await _fail(item, f"gave up after {item.attempts} attempts: {exc}", on_failure)
                 log.error("outbox %s to %s: gave up after %d attempts: %s", item.purpose,
                           redact_address(item.recipient), item.attempts, exc)
+                report(item.purpose, "failed")
                 continue
             item.status = "pending"
             item.last_error = str(exc)[:500]
@@ -128,11 +134,13 @@ async def deliver_due(transport: Transport, now: Callable[[], datetime], *, limi
             await item.save(update_fields=["status", "last_error", "next_attempt_at"])
             log.warning("outbox %s to %s deferred (attempt %d): %s", item.purpose,
                         redact_address(item.recipient), item.attempts, exc)
+            report(item.purpose, "deferred")
             # The server is likely down for everyone: stop this round rather than hammer it.
             break
         item.status, item.sent_at = "sent", now()
         item.last_error = INTERRUPTED if item.last_error == INTERRUPTED else ""
         await item.save(update_fields=["status", "sent_at", "last_error"])
+        report(item.purpose, "sent")
         sent += 1
     return sent, failed
 

@@ -28,7 +28,7 @@ from inboxbot.actions.suppress import suppress
 from inboxbot.actions.ticket import follow_up, open_ticket
 from inboxbot.classify import Classifier
 from inboxbot.config import Settings
-from inboxbot.decide import decide
+from inboxbot.decide import decide, without_mail
 from inboxbot.domain import ActionKind, Decision, Inbound, Intent, RawMessage, Verdict
 from inboxbot.errors import TransientError
 from inboxbot.guards import ReplyPolicy
@@ -93,8 +93,13 @@ class Processor:
         classifier: Classifier,
         renderer: ReplyRenderer | None = None,
         clock: Callable[[], datetime] = utc_now,
+        *,
+        quiet: bool = False,
     ) -> None:
+        """`quiet`: a history import. Tickets, suppressions and records as usual, but no
+        acknowledgement and no escalation is queued (see decide.without_mail)."""
         self.settings = settings
+        self.quiet = quiet
         self.classifier = classifier
         self.renderer = renderer or ReplyRenderer(settings.prompts_dir, settings.organisation)
         self.policy = reply_policy(settings)
@@ -181,6 +186,8 @@ class Processor:
                                          now=now, conn=conn)
             decision = decide(msg, verdict, history, self.policy, offered=self.offered,
                               handles=self.handles.get(raw.account, frozenset()))
+            if self.quiet:
+                decision = without_mail(decision, "imported from the mailbox's history")
             # Mail left for a shared mailbox's own team is none of our business: keep no text.
             keep_text = decision.outcome != "not_ours"
             ctx = ActContext(self.settings, self.renderer, conn, now, raw, msg, verdict)

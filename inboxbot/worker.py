@@ -23,6 +23,7 @@ from inboxbot.errors import PermanentError, TransientError
 from inboxbot.marketing import SuppressionTarget, make_targets
 from inboxbot.marketing.pushes import deliver_pushes
 from inboxbot.oauth import TokenError, TokenSources
+from inboxbot.metrics import Metrics
 from inboxbot.outbox import deliver_due, pending_count
 from inboxbot.pipeline import TRANSIENT_DB_ERRORS, Outcome, Processor, utc_now
 from inboxbot.reminders import queue_reminders
@@ -52,7 +53,8 @@ class RunReport:
 class Worker:
     def __init__(self, settings: Settings, processor: Processor, transport: Transport,
                  clock: Callable[[], datetime] = utc_now,
-                 targets: Sequence[SuppressionTarget] | None = None) -> None:
+                 targets: Sequence[SuppressionTarget] | None = None,
+                 metrics: Metrics | None = None) -> None:
         self.settings = settings
         self.targets = list(targets) if targets is not None else make_targets(settings)
         self.processor = processor
@@ -66,42 +68,63 @@ class Worker:
         self.reconnect_base = RECONNECT_BASE
         self.reconnect_max = RECONNECT_MAX
         self.tokens = TokenSources()  # OAuth logins: one cached token per mailbox, across reconnects
+        self.metrics = metrics or Metrics.disabled()
+        # Ready (for systemd) once every watcher has tried its mailbox: opened it, failed (and
+        # recorded why), or found it leased to another worker.
+        self.ready = asyncio.Event()
+        self._unsettled: set[str] = set()
+        self.tasks: dict[str, asyncio.Task[None]] = {}  # the long-running loops, by name
 
     # -- entry point -------------------------------------------------------------------------
 
     async def run(self, *, once: bool = False) -> RunReport:
-        watchers = []
+        watchers = {}
         for mb in self.settings.mailboxes:
             if mb.kind == "maildir":
-                watchers.append(self._watch_maildir(mb, once))
+                watchers[f"{mb.name}/maildir"] = self._watch_maildir(mb, once)
             else:
                 for folder in mb.folders:
-                    watchers.append(self._watch_imap(mb, folder, once))
+                    watchers[f"{mb.name}/{folder}"] = self._watch_imap(mb, folder, once)
+        self._unsettled = set(watchers)
+        if not watchers:
+            self.ready.set()
         if once:
-            await asyncio.gather(*watchers)
+            await asyncio.gather(*watchers.values())
             await self._remind()
             await self._digest()
             await self._deliver_all()
             await self._push_all()
             self.report.pending = await pending_count()
             return self.report
-        tasks = [asyncio.create_task(w) for w in watchers]
-        tasks.append(asyncio.create_task(self._deliver_forever()))
-        tasks.append(asyncio.create_task(self._remind_forever()))
+        loops = {**watchers, "outbox": self._deliver_forever(), "reminders": self._remind_forever(),
+                 "digest": self._digest_forever()}
         if self.targets:
-            tasks.append(asyncio.create_task(self._push_forever()))
-        tasks.append(asyncio.create_task(self._digest_forever()))
+            loops["pushes"] = self._push_forever()
+        self.tasks = {name: asyncio.create_task(loop, name=name) for name, loop in loops.items()}
         await self.stop.wait()
-        for t in tasks:
+        for t in self.tasks.values():
             t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
         self.report.pending = await pending_count()
         return self.report
+
+    def dead_tasks(self) -> list[str]:
+        """Loops that ended while the worker should be running: a bug, or a crash inside one.
+        The systemd watchdog stops being fed while this is not empty, so the unit restarts."""
+        if self.stop.is_set():
+            return []
+        return sorted(name for name, task in self.tasks.items() if task.done())
+
+    def _settled(self, label: str) -> None:
+        self._unsettled.discard(label)
+        if not self._unsettled:
+            self.ready.set()
 
     # -- sources -----------------------------------------------------------------------------
 
     async def _processed(self, outcomes: list[Outcome]) -> None:
         self.report.outcomes.extend(outcomes)
+        self.metrics.count_outcomes(outcomes)
         if any(o.suppressed for o in outcomes):
             self.push_wakeup.set()
         if any(o.acknowledged or o.outcome in ("ticket", "follow_up") for o in outcomes):
@@ -114,7 +137,8 @@ class Worker:
                       body: Callable[[], Coroutine[Any, Any, None]]) -> None:
         # Several workers may watch the same mailboxes: only the lease holder fetches.
         await hold(self._lease(account, folder), body, self.stop, once=once,
-                   retry=min(10.0, self.settings.lease_ttl / 2))
+                   retry=min(10.0, self.settings.lease_ttl / 2),
+                   on_wait=lambda: self._settled(f"{account}/{folder}"))
 
     async def _watch_maildir(self, mb: MailboxSettings, once: bool) -> None:
         await self._leased(mb.name, "maildir", once, lambda: self._fetch_maildir(mb, once))
@@ -125,6 +149,7 @@ class Worker:
     async def _fetch_maildir(self, mb: MailboxSettings, once: bool) -> None:
         assert mb.path is not None
         source = MaildirFolder(mb.name, mb.path)
+        self._settled(f"{mb.name}/maildir")
         while not self.stop.is_set():
             try:
                 raws = await source.fetch_new(mb.fetch_batch)
@@ -146,6 +171,7 @@ class Worker:
             folder = ImapFolder(mb, folder_name, tokens=self.tokens.for_mailbox(mb))
             try:
                 status = await folder.open()
+                self._settled(f"{mb.name}/{folder_name}")
                 after = await self._resume_point(mb.name, folder_name, status.uidvalidity)
                 while not self.stop.is_set():
                     raws = await folder.fetch_after(after, mb.fetch_batch)
@@ -167,6 +193,7 @@ class Worker:
                 # silently would lose mail. Record it, and retry slowly.
                 self.report.errors.append(f"{mb.name}/{folder_name}: {exc}")
                 log.error("mailbox %s/%s: %s", mb.name, folder_name, exc)
+                self._settled(f"{mb.name}/{folder_name}")
                 await self._record_error(mb.name, folder_name, str(exc))
                 if once:
                     return
@@ -178,6 +205,7 @@ class Worker:
                     # Logged at ERROR by oauth.py; on the cursor too, for health checks and the
                     # digest. Cleared by the next successful fetch.
                     await self._record_error(mb.name, folder_name, str(exc))
+                self._settled(f"{mb.name}/{folder_name}")
                 if once and failures >= 3:
                     log.error("mailbox %s/%s unreachable: %s", mb.name, folder_name, exc)
                     return
@@ -188,6 +216,7 @@ class Worker:
                 failures += 1
                 self.report.errors.append(f"{mb.name}/{folder_name}: {type(exc).__name__}")
                 log.exception("mailbox %s/%s: unexpected error; retrying", mb.name, folder_name)
+                self._settled(f"{mb.name}/{folder_name}")
                 if once:
                     return
                 await self._sleep(self._reconnect_delay(failures + 4))
@@ -270,7 +299,8 @@ class Worker:
         """--once: deliver until nothing is due, or the transport refuses for now."""
         while True:
             sent, failed = await deliver_due(self.transport, self.clock, on_failure=self._undelivered,
-                                              sending_timeout=self.settings.sending_timeout)
+                                              sending_timeout=self.settings.sending_timeout,
+                                             on_result=self.metrics.count_delivery)
             self.report.sent += sent
             if failed or not sent:
                 return
@@ -279,7 +309,8 @@ class Worker:
         while not self.stop.is_set():
             try:
                 sent, _ = await deliver_due(self.transport, self.clock, on_failure=self._undelivered,
-                                              sending_timeout=self.settings.sending_timeout)
+                                              sending_timeout=self.settings.sending_timeout,
+                                             on_result=self.metrics.count_delivery)
                 self.report.sent += sent
                 if sent:
                     continue

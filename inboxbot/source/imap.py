@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
-import ipaddress
 import logging
 import socket
 import ssl
@@ -36,6 +35,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, TypeVar
 
 from imapclient import IMAPClient, SocketTimeout  # type: ignore[import-untyped]
@@ -45,7 +45,7 @@ from imapclient.exceptions import (  # type: ignore[import-untyped]
     LoginError,
 )
 
-from inboxbot.config import MailboxSettings
+from inboxbot.config import MailboxSettings, is_loopback
 from inboxbot.domain import RawMessage
 from inboxbot.errors import ConfigError, InboxbotError, PermanentError, TransientError
 from inboxbot.oauth import OAuthTokens, TokenSource, sasl_response
@@ -74,15 +74,6 @@ class FolderStatus:
     uidvalidity: int
     uidnext: int
     exists: int
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class ImapFolder:
@@ -256,8 +247,29 @@ class ImapFolder:
         # "N:*" always matches the highest UID, even below N: filter it out again.
         found = client.search(["UID", f"{after_uid + 1}:*"])
         uids = sorted(u for u in found if u > after_uid)[:limit]
+        return self._fetch_uids_sync(uids)
+
+    async def search_since(self, day: date) -> tuple[list[int], int]:
+        """UIDs of messages whose INTERNALDATE is on or after `day` (IMAP SEARCH SINCE, which
+        compares dates only, in the server's zone), ascending; and the highest UID in the
+        folder now (0 when empty), for the cursor of a history import."""
+        return await self._call(functools.partial(self._search_since_sync, day), "search")
+
+    def _search_since_sync(self, day: date) -> tuple[list[int], int]:
+        client = self._need_client()
+        client.noop()
+        since = sorted(int(u) for u in client.search(["SINCE", day]))
+        every = client.search(["ALL"])
+        return since, max((int(u) for u in every), default=0)
+
+    async def fetch_uids(self, uids: Sequence[int]) -> list[RawMessage]:
+        """These messages (those still there), UID ascending, peeked: \\Seen is left alone."""
+        return await self._call(functools.partial(self._fetch_uids_sync, sorted(uids)), "fetch")
+
+    def _fetch_uids_sync(self, uids: list[int]) -> list[RawMessage]:
         if not uids:
             return []
+        client = self._need_client()
         data = client.fetch(uids, ["BODY.PEEK[]", "INTERNALDATE"])
         status = self.status
         out = []

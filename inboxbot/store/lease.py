@@ -117,7 +117,8 @@ class Lease:
 
 
 async def hold(lease: Lease, body: Callable[[], Coroutine[Any, Any, None]], stop: asyncio.Event, *,
-               once: bool = False, retry: float = RETRY_INTERVAL) -> None:
+               once: bool = False, retry: float = RETRY_INTERVAL,
+               on_wait: Callable[[], None] | None = None) -> None:
     """Run `body` only while holding `lease`; wait and retry every `retry` s while another has it.
 
     Returns when `body` returns (it watches `stop` itself) or when `stop` is set. If the lease
@@ -131,6 +132,8 @@ async def hold(lease: Lease, body: Callable[[], Coroutine[Any, Any, None]], stop
             log.warning("%r: could not take: %s", lease, exc)
             held = False
         if not held:
+            if on_wait is not None:
+                on_wait()
             if once:
                 log.info("%r: held by another worker; skipping", lease)
                 return

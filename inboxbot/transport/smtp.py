@@ -122,3 +122,39 @@ class SmtpTransport:
 
     async def close(self) -> None:
         return None
+
+
+async def probe(settings: TransportSettings) -> str:
+    """Connect, EHLO, STARTTLS and log in as configured, then QUIT; send nothing.
+
+    For `inboxbot config check`. Returns what was done, e.g. "EHLO, STARTTLS, login"; raises
+    TransientError or PermanentError (as send() does) saying which step failed."""
+    s = settings
+    client = aiosmtplib.SMTP(hostname=s.host, port=s.port, timeout=s.timeout,
+                             use_tls=s.security == "tls", start_tls=False,
+                             tls_context=_tls_context(s) if s.security != "plain" else None)
+    done: list[str] = []
+    step = "connect"
+    try:
+        await client.connect()
+        done.append("TLS" if s.security == "tls" else "connected")
+        step = "EHLO"
+        await client.ehlo()
+        done.append("EHLO")
+        if s.security == "starttls":
+            step = "STARTTLS"
+            await client.starttls(tls_context=_tls_context(s))
+            await client.ehlo()
+            done.append("STARTTLS")
+        if s.username and s.password is not None:
+            step = "login"
+            await client.login(s.username, s.password.value)
+            done.append(f"login as {s.username}")
+        await client.quit()
+    except aiosmtplib.SMTPResponseException as exc:
+        raise PermanentError(f"{step} refused: SMTP {exc.code} {redact_text(exc.message)}") from None
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        raise TransientError(f"{step} failed: {type(exc).__name__}: {redact_text(str(exc))}") from None
+    finally:
+        client.close()
+    return ", ".join(done)
