@@ -20,12 +20,9 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
-
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    import torch
 
 Precision = Literal["auto", "bf16", "int8", "fp32"]
 
@@ -83,7 +80,8 @@ class Encoder:
         ``quantize`` picks the fast path for this CPU (bf16 or int8); ``False``
         means fp32. ``precision`` forces one. ``layers`` keeps only the first N
         encoder layers (faster, less accurate). ``threads`` sets torch's
-        process-wide intra-op thread count.
+        process-wide intra-op thread count; on a box whose other core is busy,
+        ``threads=1`` is steadier (two OpenMP threads stall when one is starved).
         """
         path = Path(path)
         if not (path / "config.json").is_file():
@@ -98,7 +96,7 @@ class Encoder:
         torch.set_num_threads(threads)
         chosen: str = precision or ("fp32" if not quantize else "bf16" if native_bf16() else "int8")
         extra: dict[str, Any] = {} if layers is None else {"num_hidden_layers": layers}
-        with hf_logging_quiet(hf_logging):
+        with _QuietTransformers(hf_logging):
             model = BertModel.from_pretrained(
                 str(path),
                 add_pooling_layer=False,
@@ -162,7 +160,7 @@ class Encoder:
         return pooled[: len(rows)].numpy()
 
 
-class hf_logging_quiet:
+class _QuietTransformers:
     """Silence transformers' load report (the pooler we skip, etc.) while loading."""
 
     def __init__(self, hf_logging: Any) -> None:
