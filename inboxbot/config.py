@@ -189,7 +189,7 @@ class ClassifierSettings:
     """`model`: rules in front, the multilingual encoder and trained head behind (the default);
     `rules`: the phrase lexicons alone (no PyTorch needed)."""
 
-    kind: Literal["rules", "model"] = "rules"  # becomes "model" once the encoder build lands
+    kind: Literal["rules", "model"] = "model"
     model_path: Path = DEFAULT_MODEL  # the encoder folder built by scripts/build_encoder.py
     head_path: Path = DEFAULT_HEAD  # the trained head, committed beside the code
     review_threshold: float = 0.55

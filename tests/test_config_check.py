@@ -41,7 +41,8 @@ async def test_one_good_and_one_bad_mailbox(
     assert "EHLO" in lines_for(out, "smtp 127.0.0.1")[0]
     db = lines_for(out, "database")
     assert db[0].startswith("PASS") and "first `run` creates the schema" in db[0], out
-    assert lines_for(out, "classifier (rules)")[0].startswith("PASS")
+    assert lines_for(out, "classifier (model)")[0].startswith("PASS"), out
+    assert "probe: erasure" in lines_for(out, "classifier (model)")[0], out
     assert [line[:4] for line in lines_for(out, "reply templates")] == ["PASS", "PASS"]
     assert out.rstrip().endswith(f"1 of {len(out.splitlines()) - 1} checks failed"), out
     assert not smtp_server.messages  # EHLO only: nothing was sent

@@ -25,6 +25,15 @@ class LinearHead:
     mean: np.ndarray  # feature standardisation, learnt on the training set
     scale: np.ndarray
     meta: dict[str, str]
+    # Platt scaling of the top probability into "how likely the label is right", fitted on
+    # out-of-fold predictions of the training set (see calibrate()): (slope, intercept).
+    calibration: tuple[float, float] = (1.0, 0.0)
+
+    def confidence(self, top: np.ndarray) -> np.ndarray:
+        """Calibrated confidence that the highest-scoring label is right."""
+        p = np.clip(top, 1e-6, 1 - 1e-6)
+        a, b = self.calibration
+        return _sigmoid(a * np.log(p / (1 - p)) + b)
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """Probabilities in [0, 1], one column per label (independent: several may be high)."""
@@ -40,6 +49,7 @@ class LinearHead:
             bias=self.bias.astype(np.float32),
             mean=self.mean.astype(np.float32),
             scale=self.scale.astype(np.float32),
+            calibration=np.array(self.calibration, dtype=np.float64),
             meta_keys=np.array(list(self.meta.keys())),
             meta_values=np.array(list(self.meta.values())),
         )
@@ -48,8 +58,9 @@ class LinearHead:
     def load(cls, path: Path) -> LinearHead:
         with np.load(path, allow_pickle=False) as data:
             meta = dict(zip(data["meta_keys"].tolist(), data["meta_values"].tolist()))
+            cal = data["calibration"].tolist() if "calibration" in data else [1.0, 0.0]
             return cls(tuple(data["labels"].tolist()), data["weights"], data["bias"],
-                       data["mean"], data["scale"], meta)
+                       data["mean"], data["scale"], meta, (float(cal[0]), float(cal[1])))
 
 
 def fit(
@@ -94,3 +105,19 @@ def fit(
             param -= learning_rate * (m / (1 - beta1**step)) / (np.sqrt(v / (1 - beta2**step)) + eps)
     return LinearHead(labels, w.astype(np.float32), b.astype(np.float32), mean.astype(np.float32),
                       scale.astype(np.float32), dict(meta or {}))
+
+
+def calibrate(top: np.ndarray, correct: np.ndarray, *, epochs: int = 2000) -> tuple[float, float]:
+    """Fit P(correct) = sigmoid(a * logit(top) + b) by gradient descent on the log-loss.
+
+    `top` are out-of-fold top probabilities and `correct` whether that label was right, so the
+    calibrated number means what a DPO would expect: 0.8 is right about four times in five."""
+    p = np.clip(top.astype(np.float64), 1e-6, 1 - 1e-6)
+    z = np.log(p / (1 - p))
+    y = correct.astype(np.float64)
+    a, b = 1.0, 0.0
+    for _ in range(epochs):
+        q = _sigmoid(a * z + b)
+        a -= 0.1 * float(np.mean((q - y) * z))
+        b -= 0.1 * float(np.mean(q - y))
+    return a, b

@@ -92,10 +92,16 @@ class RuleClassifier:
 
     def classify_one(self, msg: Inbound) -> Verdict:
         """Classify one message; see the module docstring for how confidence is reached."""
+        return self.classify_scored(msg)[0]
+
+    def classify_scored(self, msg: Inbound) -> tuple[Verdict, dict[str, float]]:
+        """The verdict and the raw lexicon scores it came from (empty for automated mail):
+        the learned classifier uses both, and the lexicons are the costly part, so once."""
         auto = self._automated_detector.reasons(msg)
         if auto:
-            return self._automated(msg, auto)
+            return self._automated(msg, auto), {}
         scores, described, hits = self._analyse(msg)
+        raw_scores = dict(scores)
         breach_score = scores.pop(BREACH, 0.0)
         breach = breach_score >= BREACH_THRESHOLD
         intents = [
@@ -126,7 +132,7 @@ class RuleClassifier:
             reasons=tuple(reasons),
             needs_review=confidence < self._threshold,
             breach_reported=breach,
-        )
+        ), raw_scores
 
     def intent_scores(self, msg: Inbound) -> dict[str, float]:
         """Raw lexicon score per section (intents and "breach"), before ranking: the rule
