@@ -23,6 +23,7 @@ from inboxbot.guards import ReplyPolicy, may_autoreply, sender_auth
 from inboxbot.identity import mismatch_flags
 
 # What a history import leaves out: nobody is written to about mail that is months old.
+REPEAT_REASON = "same request again, joins"
 _MAIL_ACTIONS = frozenset({ActionKind.ACKNOWLEDGE, ActionKind.ESCALATE})
 
 
@@ -68,10 +69,16 @@ def decide(
         actions.append(Action(ActionKind.SUPPRESS, "asks to stop marketing: " + ", ".join(suppressing),
                               suppressing))
 
+    joined = history.thread_ticket or history.earlier_request
     if history.thread_ticket is not None:
         actions.append(Action(ActionKind.FOLLOW_UP,
                               f"follows up {history.thread_ticket.reference}", intents))
         outcome = "follow_up"
+    elif history.earlier_request is not None:
+        # The same person asking the same again within the window: one request, one clock.
+        actions.append(Action(ActionKind.FOLLOW_UP,
+                              f"{REPEAT_REASON} {history.earlier_request.reference}", intents))
+        outcome = "duplicate_request"
     else:
         ticketed = tuple(i for i in intents if i in TICKET_INTENTS)
         if ticketed:
@@ -84,16 +91,20 @@ def decide(
         why = "reported personal data breach" if verdict.breach_reported else "complaint"
         actions.append(Action(ActionKind.ESCALATE, why, intents))
     unlisted = tuple(i for i in intents if i in RIGHTS_INTENTS and i not in offered)
-    if unlisted and history.thread_ticket is None:
+    if unlisted and joined is None:
         actions.append(Action(ActionKind.ESCALATE, "right not named in the privacy policy: "
                               + ", ".join(unlisted), intents))
 
     allowed, reason = may_autoreply(msg, verdict, history, policy)
     withheld: str | None = None
-    if allowed and history.thread_ticket is None:
+    if allowed and joined is None:
         actions.append(Action(ActionKind.ACKNOWLEDGE, reason, intents))
+    elif not allowed:
+        withheld = reason
+    elif history.thread_ticket is not None:
+        withheld = "follow-up in an acknowledged thread"
     else:
-        withheld = reason if not allowed else "follow-up in an acknowledged thread"
+        withheld = f"repeats {joined.reference}, which was acknowledged" if joined else reason
     return Decision(outcome, tuple(actions), withheld_ack_reason=withheld,
                     flags=review_flags(msg, intents, history, policy))
 

@@ -152,6 +152,9 @@ class History:
     own_message: bool = False  # one of our own outgoing messages coming back
     thread_ticket: TicketRef | None = None  # the ticket this message follows up, if any
     thread_acknowledged: bool = False  # an acknowledgement already went to this thread
+    # An open ticket of the same sender about the same thing, opened within the duplicate window:
+    # a repeat of that request joins it (no second clock, no second acknowledgement).
+    earlier_request: TicketRef | None = None
     acks_to_sender_today: int = 0
     acks_to_domain_last_hour: int = 0
     acks_last_hour: int = 0

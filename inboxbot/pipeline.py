@@ -27,6 +27,7 @@ from inboxbot.actions.reply import acknowledge, escalate
 from inboxbot.actions.suppress import suppress
 from inboxbot.actions.ticket import follow_up, open_ticket
 from inboxbot.classify import Classifier
+from inboxbot.classify.listunsub import apply_list_unsubscribe
 from inboxbot.config import Settings
 from inboxbot.decide import decide, without_mail
 from inboxbot.domain import ActionKind, Decision, Inbound, Intent, RawMessage, Verdict
@@ -117,7 +118,11 @@ class Processor:
             except Exception as exc:  # noqa: BLE001 - any parser failure makes a dead letter
                 parsed.append(exc)
         good = [m for m in parsed if isinstance(m, Inbound)]
-        verdicts = iter(await self._classify(good))
+        unsubscribe_to = self.settings.suppression.list_unsubscribe_addresses
+        verdicts = iter([
+            apply_list_unsubscribe(m, v, unsubscribe_to) if isinstance(v, Verdict) else v
+            for m, v in zip(good, await self._classify(good))
+        ])
         outcomes: list[Outcome] = []
         for raw, item in zip(raws, parsed):
             if isinstance(item, BaseException):
@@ -182,8 +187,10 @@ class Processor:
         org = self.settings.organisation
         now = self.clock()
         async with in_transaction() as conn:
+            requested = frozenset(s.intent.value for s in verdict.intents if not verdict.automated)
             history = await load_history(msg, prefix=org.reference_prefix, domain=org.domain,
-                                         now=now, conn=conn)
+                                         now=now, conn=conn, intents=requested,
+                                         duplicate_window_days=self.settings.retention.duplicate_window_days)
             decision = decide(msg, verdict, history, self.policy, offered=self.offered,
                               handles=self.handles.get(raw.account, frozenset()))
             if self.quiet:
@@ -192,7 +199,7 @@ class Processor:
             keep_text = decision.outcome != "not_ours"
             ctx = ActContext(self.settings, self.renderer, conn, now, raw, msg, verdict)
             if decision.outcome != "duplicate":
-                await self._act(ctx, decision, history.thread_ticket)
+                await self._act(ctx, decision, history.thread_ticket or history.earlier_request)
                 if decision.outcome == "automated" and is_bounce(msg, verdict):
                     # Never answered (decided above); recorded on the ticket it reports on.
                     bounced = await record_bounce(self.settings, self.renderer, raw.raw, conn, now,

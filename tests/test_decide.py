@@ -200,3 +200,11 @@ def test_automated_mail_in_a_shared_mailbox_stays_automated() -> None:
     d = decide(MSG, verdict(Intent.AUTO_REPLY, automated=True), History(), POLICY,
                handles=frozenset({Intent.ERASURE}))
     assert d.outcome == "automated"
+
+
+def test_same_request_again_joins_the_earlier_ticket_without_a_second_clock() -> None:
+    earlier = TicketRef(9, "PRIV-2026-000009", "open", "anna@example.se")
+    d = decide(MSG, verdict(Intent.ERASURE), History(earlier_request=earlier), POLICY)
+    assert d.outcome == "duplicate_request"
+    assert kinds(d) == [ActionKind.FOLLOW_UP]
+    assert d.withheld_ack_reason is not None and "PRIV-2026-000009" in d.withheld_ack_reason

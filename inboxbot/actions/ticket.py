@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from inboxbot.actions import ActContext
 from inboxbot.deadlines import deadline_for
+from inboxbot.decide import REPEAT_REASON
 from inboxbot.domain import Action, Intent, TicketRef
 from inboxbot.identity import same_mailbox
 from inboxbot.store.models import Ticket, TicketEvent
@@ -75,12 +76,13 @@ def _from_ticket_sender(ctx: ActContext, ticket: Ticket) -> bool:
 
 async def follow_up(ctx: ActContext, action: Action, ref: TicketRef) -> None:
     ticket = await Ticket.get(id=ref.id, using_db=ctx.conn)
-    await TicketEvent.create(using_db=ctx.conn, at=ctx.now, ticket=ticket, kind="follow_up",
+    kind = "duplicate_request" if action.reason.startswith(REPEAT_REASON) else "follow_up"
+    await TicketEvent.create(using_db=ctx.conn, at=ctx.now, ticket=ticket, kind=kind,
                              detail=f"message {ctx.msg.message_id}: " + ", ".join(map(str, action.intents)))
     new_status = None
     if ticket.status in _REOPEN_FROM:
         new_status = "open"
-    elif ticket.status == "awaiting_identity" and _from_ticket_sender(ctx, ticket):
+    elif kind == "follow_up" and ticket.status == "awaiting_identity" and _from_ticket_sender(ctx, ticket):
         new_status = "open"  # the reply is taken as the identity answer; the DPO verifies it
     # From anyone else it proves nothing: the ticket keeps waiting (pipeline flags the mismatch).
     if new_status:

@@ -34,13 +34,32 @@ async def _thread_ticket(msg: Inbound, prefix: str, conn: Any) -> Ticket | None:
     return None
 
 
-async def load_history(msg: Inbound, *, prefix: str, domain: str, now: datetime, conn: Any) -> History:
+async def _earlier_request(msg: Inbound, intents: frozenset[str], window_days: int, now: datetime,
+                           conn: Any) -> Ticket | None:
+    """The same person's open ticket about one of the same intents, opened within the window."""
+    if msg.sender is None or not intents or window_days <= 0:
+        return None
+    candidates = await Ticket.filter(
+        sender=msg.sender.addr.lower(), status__in=("open", "awaiting_identity", "extended"),
+        received_at__gte=now - timedelta(days=window_days),
+    ).using_db(conn).order_by("-received_at")
+    for ticket in candidates:
+        if intents & set(ticket.intents):
+            return ticket
+    return None
+
+
+async def load_history(msg: Inbound, *, prefix: str, domain: str, now: datetime, conn: Any,
+                       intents: frozenset[str] = frozenset(), duplicate_window_days: int = 0) -> History:
     already = await ProcessedMessage.filter(message_id=msg.message_id).using_db(conn).exists()
     own = (
         msg.header("x-inboxbot-ref") is not None
         or await OutboxItem.filter(message_id=msg.message_id).using_db(conn).exists()
     )
     ticket = await _thread_ticket(msg, prefix, conn)
+    earlier = None
+    if ticket is None:
+        earlier = await _earlier_request(msg, intents, duplicate_window_days, now, conn)
     acknowledged = False
     if ticket is not None:
         acknowledged = await OutboxItem.filter(ticket_id=ticket.id, purpose="ack").using_db(conn).exists()
@@ -60,6 +79,7 @@ async def load_history(msg: Inbound, *, prefix: str, domain: str, now: datetime,
         own_message=own,
         thread_ticket=_ref(ticket) if ticket is not None else None,
         thread_acknowledged=acknowledged,
+        earlier_request=_ref(earlier) if earlier is not None else None,
         acks_to_sender_today=per_sender,
         acks_to_domain_last_hour=per_domain,
         acks_last_hour=total,
