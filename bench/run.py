@@ -207,11 +207,15 @@ def classifier_bench(config: Path, items: list[Generated], sample: int) -> dict[
     msgs = [parse(item.raw) for item in items[:sample]]
     out = {"load_s": load_s}
     for size in (32, 64):
-        clf.classify(msgs[:size])  # warm-up: the first call of each shape builds its kernels
-        start = time.perf_counter()
-        for i in range(0, len(msgs), size):
-            clf.classify(msgs[i:i + size])
-        out[f"batch{size}"] = len(msgs) / (time.perf_counter() - start)
+        # Best of two passes: the first call of each (rows, width) shape builds its kernels,
+        # which costs several times the steady rate.
+        best = 0.0
+        for _ in range(2):
+            start = time.perf_counter()
+            for i in range(0, len(msgs), size):
+                clf.classify(msgs[i:i + size])
+            best = max(best, len(msgs) / (time.perf_counter() - start))
+        out[f"batch{size}"] = best
     lat = []
     for m in msgs[:200]:
         start = time.perf_counter()
