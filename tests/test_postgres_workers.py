@@ -164,8 +164,8 @@ async def test_three_workers_share_one_mailbox(
         takers = [i for i, log in enumerate(logs)
                   if re.search(r"Lease\(privacy/INBOX, [^)]*\): taken", log.read_text())]
         assert [workers[i].pid for i in takers] == [holder_pid], [log.read_text()[-2000:] for log in logs]
-        for p in workers:
-            assert p.poll() is None, "a worker exited"
+        for p, log in zip(workers, logs):
+            assert p.poll() is None, f"a worker exited: {log.read_text()[-3000:]}"
 
         # Kill the holder outright: no release, its lease must expire.
         victim = next(p for p in workers if p.pid == holder_pid)

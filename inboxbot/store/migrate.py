@@ -154,7 +154,24 @@ async def upgrade(url: str, root: Path = MIGRATIONS) -> list[str]:
 
 
 async def ensure_schema(url: str) -> None:
-    """Create a brand-new database from the migrations; refuse one that is behind or ahead."""
+    """Create a brand-new database from the migrations; refuse one that is behind or ahead.
+
+    On PostgreSQL the check runs under the upgrade lock: a worker that starts while another is
+    still creating a new database waits for it, instead of finding half the migrations applied
+    and taking the database for an old one."""
+    if dialect_of(url) == "sqlite":
+        return await _ensure_schema(url)
+    import asyncpg  # type: ignore[import-untyped]
+
+    lock = await asyncpg.connect("postgresql://" + tortoise_url(url).split("://", 1)[1])
+    try:
+        await lock.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
+        return await _ensure_schema(url)
+    finally:
+        await lock.close()  # closing the session releases the lock
+
+
+async def _ensure_schema(url: str) -> None:
     state = await schema_state(url)
     if state.unknown:
         raise SchemaOutdated(
@@ -164,7 +181,7 @@ async def ensure_schema(url: str) -> None:
     if not state.pending:
         return
     if not state.has_tables and not state.applied:
-        done = await upgrade(url)
+        done = await _apply_pending(url, MIGRATIONS)  # the caller holds the lock already
         if done:
             log.info("new database: created the schema from %d migration(s)", len(done))
         return
