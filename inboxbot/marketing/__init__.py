@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from inboxbot.errors import PermanentError
+
 if TYPE_CHECKING:
     from inboxbot.config import MarketingTarget, Settings
 
@@ -49,6 +51,23 @@ class SuppressionTarget(Protocol):
     name: str
 
     async def push(self, event: SuppressionEvent) -> None: ...
+
+
+def address_to_push(event: SuppressionEvent, target: str, by_hand: str) -> str | None:
+    """The address an API adapter acts on, or None when there is nothing to send.
+
+    Marketing APIs know people by address, so a `forget` (the address erased, only the hash
+    kept) sends nothing, and neither does lifting an entry whose address is gone. A suppression
+    whose address was erased before it could be pushed cannot be sent at all: that is a
+    PermanentError, with `by_hand` telling the DPO what to do in `target` instead.
+    """
+    if event.action == "forget":
+        return None
+    if event.address:
+        return event.address
+    if event.action == "unsuppress":
+        return None  # an erased entry taken off our list: nothing we could name to lift
+    raise PermanentError(f"{target}: the address was erased before it could be sent; {by_hand}")
 
 
 def make_target(config: MarketingTarget) -> SuppressionTarget:

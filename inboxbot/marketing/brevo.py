@@ -23,8 +23,7 @@ from urllib.parse import quote
 import httpx
 
 from inboxbot.config import MarketingTarget
-from inboxbot.errors import PermanentError
-from inboxbot.marketing import SuppressionEvent
+from inboxbot.marketing import SuppressionEvent, address_to_push
 from inboxbot.marketing import http
 
 
@@ -42,26 +41,22 @@ class BrevoTarget:
         self._headers = {"api-key": config.secret.value, "accept": "application/json"}
 
     async def push(self, event: SuppressionEvent) -> None:
-        if event.action == "forget":
+        address = address_to_push(event, f"brevo {self.name}", "blocklist it in Brevo by hand if it is still there")
+        if address is None:
             return
-        if not event.address:
-            if event.action == "unsuppress":
-                return  # an erased entry taken off our list: nothing we could name to lift
-            raise PermanentError(f"brevo {self.name}: the address was erased before it could be "
-                                 "sent; blocklist it in Brevo by hand if it is still there")
         list_id = self.config.list_id(event.scope)
         async with http.client(self.config.timeout, headers=self._headers) as c:
             if event.action == "unsuppress":
                 if list_id is None:
-                    await http.send(c, "PUT", f"{self.base}/contacts/{quote(event.address, safe='@')}",
+                    await http.send(c, "PUT", f"{self.base}/contacts/{quote(address, safe='@')}",
                                     f"brevo {self.name} unblock", ok=frozenset({404}),
                                     json={"emailBlacklisted": False})
                 return
             if list_id is None:
                 await http.send(c, "POST", f"{self.base}/contacts", f"brevo {self.name} blocklist",
-                                json={"email": event.address, "emailBlacklisted": True,
+                                json={"email": address, "emailBlacklisted": True,
                                       "updateEnabled": True})
                 return
             await http.send(c, "POST", f"{self.base}/contacts/lists/{quote(list_id)}/contacts/remove",
                             f"brevo {self.name} remove from list {list_id}", accept=_already_off_list,
-                            json={"emails": [event.address]})
+                            json={"emails": [address]})

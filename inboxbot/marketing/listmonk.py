@@ -31,7 +31,7 @@ import httpx
 from inboxbot.config import MarketingTarget
 from inboxbot.errors import PermanentError
 from inboxbot.logs import redact_address
-from inboxbot.marketing import SuppressionEvent
+from inboxbot.marketing import SuppressionEvent, address_to_push
 from inboxbot.marketing import http
 
 log = logging.getLogger(__name__)
@@ -60,16 +60,12 @@ class ListmonkTarget:
         return None
 
     async def push(self, event: SuppressionEvent) -> None:
-        if event.action == "forget":
+        address = address_to_push(event, f"listmonk {self.name}", "suppress it in listmonk by hand if it is still there")
+        if address is None:
             return
-        if not event.address:
-            if event.action == "unsuppress":
-                return  # an erased entry taken off our list: nothing we could name to lift
-            raise PermanentError(f"listmonk {self.name}: the address was erased before it could be "
-                                 "sent; suppress it in listmonk by hand if it is still there")
         list_id = self.config.list_id(event.scope)
         async with http.client(self.config.timeout, auth=self._auth) as c:
-            sub = await self._find(c, event.address)
+            sub = await self._find(c, address)
             if event.action == "unsuppress":
                 if sub is not None and list_id is None and sub.get("status") == "blocklisted":
                     await http.send(c, "PATCH", f"{self.base}/subscribers/{sub['id']}",
@@ -85,15 +81,15 @@ class ListmonkTarget:
             if sub is None:
                 r = await http.send(c, "POST", f"{self.base}/subscribers", f"listmonk {self.name} create",
                                     ok=frozenset({409}),
-                                    json={"email": event.address, "name": event.address.split("@")[0],
+                                    json={"email": address, "name": address.split("@")[0],
                                           "status": "blocklisted", "lists": []})
                 if r.status_code != 409:
                     return
-                sub = await self._find(c, event.address)
+                sub = await self._find(c, address)
                 if sub is None:
                     raise PermanentError(f"listmonk {self.name}: 409 on create but no such subscriber")
             if sub.get("status") == "blocklisted":
-                log.debug("listmonk %s: %s already blocklisted", self.name, redact_address(event.address))
+                log.debug("listmonk %s: %s already blocklisted", self.name, redact_address(address))
                 return
             await http.send(c, "PUT", f"{self.base}/subscribers/{sub['id']}/blocklist",
                             f"listmonk {self.name} blocklist")

@@ -26,8 +26,8 @@ from __future__ import annotations
 import httpx
 
 from inboxbot.config import MarketingTarget
-from inboxbot.errors import PermanentError, TransientError
-from inboxbot.marketing import SuppressionEvent
+from inboxbot.errors import TransientError
+from inboxbot.marketing import SuppressionEvent, address_to_push
 from inboxbot.marketing import http
 
 UPSERT_PATH = "/api/v5/objects/prospects/do/upsertLatestByEmail"
@@ -65,17 +65,18 @@ class PardotTarget:
 
     async def push(self, event: SuppressionEvent) -> None:
         if event.action != "suppress":
+            return  # Pardot is only ever told to opt out: re-subscribing is the person's own act
+        address = address_to_push(event, f"pardot {self.name}",
+                                  "opt the prospect out in Pardot by hand if it is still there")
+        if address is None:
             return
-        if not event.address:
-            raise PermanentError(f"pardot {self.name}: the address was erased before it could be "
-                                 "sent; opt the prospect out in Pardot by hand if it is still there")
         async with http.client(self.config.timeout) as c:
             if self._token is None:
                 self._token = await self._fetch_token(c)
-            r = await self._upsert(c, self._token, event.address, retry_on_401=self._oauth)
+            r = await self._upsert(c, self._token, address, retry_on_401=self._oauth)
             if r.status_code == 401:
                 self._token = await self._fetch_token(c)  # expired: one fresh token, then the verdict
-                r = await self._upsert(c, self._token, event.address, retry_on_401=False)
+                r = await self._upsert(c, self._token, address, retry_on_401=False)
             body = http.json_body(r, f"pardot {self.name} opt-out")
             if not isinstance(body, dict) or body.get("optedOut") is not True:
                 raise TransientError(f"pardot {self.name} opt-out: answer lacks optedOut=true")
