@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import sys
-from datetime import date, datetime
+from datetime import date
 
 from inboxbot.clock import now
 from inboxbot.config import Settings
