@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from inboxbot.classify import Classifier
 from inboxbot.corpus import Example
-from inboxbot.domain import Intent
+from inboxbot.domain import Intent, Verdict
 
 LABELS: tuple[str, ...] = tuple(i.value for i in Intent)
 
@@ -62,13 +62,17 @@ class Report:
 
 
 def evaluate(classifier: Classifier, examples: Sequence[Example], batch: int = 64) -> Report:
-    report = Report()
     start = time.perf_counter()
-    verdicts = []
+    verdicts: list[Verdict] = []
     for i in range(0, len(examples), batch):
         verdicts.extend(classifier.classify([e.message for e in examples[i:i + batch]]))
-    report.seconds = time.perf_counter() - start
-    for ex, v in zip(examples, verdicts):
+    return score(examples, verdicts, time.perf_counter() - start)
+
+
+def score(examples: Sequence[Example], verdicts: Sequence[Verdict], seconds: float = 0.0) -> Report:
+    """Compare verdicts with the gold labels (also used by the training script's cross-validation)."""
+    report = Report(seconds=seconds)
+    for ex, v in zip(examples, verdicts, strict=True):
         predicted = v.label.value
         gold_main = ex.labels[0]
         right = predicted in ex.labels
