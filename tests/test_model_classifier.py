@@ -112,3 +112,27 @@ def test_classify_cli_contract(tmp_path: Path) -> None:
         assert 0 <= r["confidence"] <= 1 and len(r["language"]) in (2, 3)
     assert rows[0]["label"] == "unsubscribe" and rows[0]["automated"] is False
     assert rows[1]["label"] == "auto_reply" and rows[1]["automated"] is True
+
+
+def test_hidden_layer_head_is_deterministic_and_survives_save(tmp_path: Path) -> None:
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(200, 6)).astype(np.float32)
+    # XOR of two signs: no single linear boundary, one hidden layer learns it
+    y = ((x[:, 0] > 0) != (x[:, 1] > 0)).astype(np.float32).reshape(-1, 1)
+    a = fit(x, y, ("xor",), hidden=16, epochs=400, learning_rate=0.02, l2=1e-4)
+    b = fit(x, y, ("xor",), hidden=16, epochs=400, learning_rate=0.02, l2=1e-4)
+    assert a.hidden_weights is not None and b.hidden_weights is not None
+    assert np.array_equal(a.hidden_weights, b.hidden_weights) and np.array_equal(a.weights, b.weights)
+    assert ((a.predict_proba(x) > 0.5) == (y > 0)).mean() > 0.9
+    a.save(tmp_path / "h.npz")
+    loaded = LinearHead.load(tmp_path / "h.npz")
+    assert np.allclose(loaded.predict_proba(x), a.predict_proba(x))
+
+
+def test_feature_gain_is_folded_into_the_saved_scale() -> None:
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(100, 3)).astype(np.float32)
+    y = (x[:, :1] > 0).astype(np.float32)
+    head = fit(x, y, ("a",), feature_gain=np.array([1.0, 1.0, 4.0]), epochs=50)
+    assert head.scale[2] == pytest.approx(x[:, 2].std() / 4.0, rel=1e-3)
+
