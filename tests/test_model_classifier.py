@@ -136,3 +136,18 @@ def test_feature_gain_is_folded_into_the_saved_scale() -> None:
     head = fit(x, y, ("a",), feature_gain=np.array([1.0, 1.0, 4.0]), epochs=50)
     assert head.scale[2] == pytest.approx(x[:, 2].std() / 4.0, rel=1e-3)
 
+
+def test_committed_head_was_trained_by_the_script_on_this_corpus() -> None:
+    # head.npz has one source of truth: scripts/train_classifier.py with its defaults on the
+    # corpus's train split. A corpus or default edited without a retrain shows up here.
+    from inboxbot.corpus import load_corpus
+    from scripts.train_classifier import build_parser, corpus_digest
+
+    head = LinearHead.load(DEFAULT_HEAD)
+    examples = [e for e in load_corpus() if e.split == "train" and not e.automated]
+    assert head.meta["corpus_sha256"] == corpus_digest(examples)
+    assert head.meta["train_examples"] == str(len(examples))
+    defaults = vars(build_parser().parse_args([]))
+    for name in ("l2", "epochs", "pos_power", "lang_power", "rule_gain", "hidden", "learning_rate"):
+        assert float(head.meta[name]) == float(defaults[name]), name
+    assert head.meta["max_tokens"] == str(defaults["max_tokens"])
