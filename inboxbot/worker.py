@@ -13,7 +13,7 @@ import random
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tortoise.exceptions import IntegrityError
 
@@ -25,13 +25,16 @@ from inboxbot.marketing.pushes import deliver_pushes
 from inboxbot.oauth import TokenError, TokenSources
 from inboxbot.metrics import Metrics
 from inboxbot.outbox import deliver_due, pending_count
-from inboxbot.pipeline import TRANSIENT_DB_ERRORS, Outcome, Processor, utc_now
+from inboxbot.pipeline import TRANSIENT_DB_ERRORS, Outcome, Processor, Ready, utc_now
 from inboxbot.reminders import queue_reminders
 from inboxbot.source.maildir import MaildirFolder
 from inboxbot.store.lease import Lease, hold, worker_id
 from inboxbot.store.models import MailboxCursor, OutboxItem
 from inboxbot.transport import Transport
 from inboxbot.undelivered import notify_undelivered
+
+if TYPE_CHECKING:
+    from inboxbot.source.imap import ImapFolder
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +97,7 @@ class Worker:
             await self._digest()
             await self._deliver_all()
             await self._push_all()
+            await self._close_transport()
             self.report.pending = await pending_count()
             return self.report
         loops = {**watchers, "outbox": self._deliver_forever(), "reminders": self._remind_forever(),
@@ -105,8 +109,17 @@ class Worker:
         for t in self.tasks.values():
             t.cancel()
         await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        await self._close_transport()
         self.report.pending = await pending_count()
         return self.report
+
+    async def _close_transport(self) -> None:
+        """Let go of the kept SMTP connection (a QUIT); a failure here loses nothing."""
+        if self.transport is not None:
+            try:
+                await self.transport.close()
+            except Exception:  # noqa: BLE001 - stopping anyway
+                log.debug("closing the transport failed", exc_info=True)
 
     def dead_tasks(self) -> list[str]:
         """Loops that ended while the worker should be running: a bug, or a crash inside one.
@@ -174,15 +187,9 @@ class Worker:
                 self._settled(f"{mb.name}/{folder_name}")
                 after = await self._resume_point(mb.name, folder_name, status.uidvalidity)
                 while not self.stop.is_set():
-                    raws = await folder.fetch_after(after, mb.fetch_batch)
-                    if raws:
-                        await self._processed(await self.processor.process(raws, track_cursor=True))
-                        after = raws[-1].uid
-                        try:
-                            await folder.mark_done([r.uid for r in raws])
-                        except TransientError:
-                            pass  # cosmetic: the cursor in the store is what counts
-                        continue
+                    after = await self._drain(folder, after, mb.fetch_batch)
+                    if self.stop.is_set():
+                        break
                     await self._mark_success(mb.name, folder_name)
                     failures = 0  # only a whole round resets the backoff: no fast reconnect loop
                     if once:
@@ -222,6 +229,41 @@ class Worker:
                 await self._sleep(self._reconnect_delay(failures + 4))
             finally:
                 await folder.close()
+
+    async def _drain(self, folder: ImapFolder, after: int, batch: int) -> int:
+        """Handle every message after UID `after`; return the last UID stored.
+
+        Pipelined one batch deep: while batch k is stored (decide, act, one transaction), batch
+        k+1 is fetched, parsed and classified (the model runs in a thread and releases the
+        GIL), so the model, the database and IMAP work at once. Memory stays bounded: one batch
+        is stored while at most one more is read ahead. Only the store moves the cursor, so a
+        read-ahead batch that is dropped (error, stop) is simply fetched again next time."""
+
+        async def read(uid: int) -> list[Ready]:
+            raws = await folder.fetch_after(uid, batch)
+            return await self.processor.prepare(raws) if raws else []
+
+        ahead = asyncio.create_task(read(after))
+        try:
+            while not self.stop.is_set():
+                ready = await ahead
+                if not ready:
+                    return after
+                ahead = asyncio.create_task(read(ready[-1].raw.uid))
+                await self._processed(await self.processor.store(ready, track_cursor=True))
+                after = ready[-1].raw.uid
+                try:
+                    await folder.mark_done([r.raw.uid for r in ready])
+                except TransientError:
+                    # Cosmetic: the cursor in the store is what counts. But the connection is
+                    # gone with it: reconnect now rather than fall into a poll on no connection.
+                    if not folder.is_open:
+                        raise
+            return after
+        finally:
+            if not ahead.done():
+                ahead.cancel()
+            await asyncio.gather(ahead, return_exceptions=True)
 
     def _reconnect_delay(self, failures: int) -> float:
         """Exponential backoff with jitter: base, 2*base, 4*base ... up to reconnect_max, each

@@ -11,9 +11,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from tortoise.models import Model
+
 from inboxbot.config import Settings
 from inboxbot.domain import Inbound, RawMessage, Verdict
 from inboxbot.render import ReplyRenderer
+from inboxbot.store.batch import Batch
 from inboxbot.store.models import Ticket
 
 
@@ -32,3 +35,11 @@ class ActContext:
     suppressed: bool = False
     ack_sent: bool = False
     notes: list[str] = field(default_factory=list)
+    batch: Batch | None = None  # the batch transaction's pending rows and knowledge, if any
+
+    async def write(self, row: Model) -> None:
+        """Insert `row` in this transaction: with the batch's next flush, or now."""
+        if self.batch is not None:
+            self.batch.add(row)
+        else:
+            await row.save(using_db=self.conn)
