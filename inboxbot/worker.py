@@ -92,7 +92,17 @@ class Worker:
         if not watchers:
             self.ready.set()
         if once:
-            await asyncio.gather(*watchers.values())
+            # Deliver while the mailboxes are worked through: sending waits on the SMTP server
+            # and the database, which the model's time in its thread leaves room for. What is
+            # left (and reminders, the digest) goes out after, as before.
+            watching = asyncio.Event()
+            deliverer = asyncio.create_task(self._deliver_while(watching))
+            try:
+                await asyncio.gather(*watchers.values())
+            finally:
+                watching.set()
+                self.outbox_wakeup.set()
+                await deliverer
             await self._remind()
             await self._digest()
             await self._deliver_all()
@@ -346,6 +356,24 @@ class Worker:
             self.report.sent += sent
             if failed or not sent:
                 return
+
+    async def _deliver_while(self, done: asyncio.Event) -> None:
+        """--once: deliver what the pipeline queues until `done`. Stops early, leaving the rest
+        to the final round, when the transport refuses for now or the database is busy."""
+        while not done.is_set():
+            self.outbox_wakeup.clear()
+            try:
+                sent, failed = await deliver_due(self.transport, self.clock, on_failure=self._undelivered,
+                                                  sending_timeout=self.settings.sending_timeout,
+                                                  on_result=self.metrics.count_delivery)
+            except TRANSIENT_DB_ERRORS as exc:
+                log.warning("outbox: %s", exc)
+                return
+            self.report.sent += sent
+            if failed:
+                return
+            if not sent:
+                await self.outbox_wakeup.wait()
 
     async def _deliver_forever(self) -> None:
         while not self.stop.is_set():

@@ -98,3 +98,41 @@ async def test_a_connection_is_used_for_at_most_max_per_connection_messages(
     finally:
         await transport.close()
         proxy.stop()
+
+
+
+def stored_payload(to: str) -> str:
+    """An acknowledgement as the outbox stores it: build_message(...).as_string()."""
+    from inboxbot.domain import Outgoing
+    from inboxbot.outgoing import build_message
+
+    out = Outgoing(to=f"Åsa Öberg <{to}>", subject="Vi har tagit emot din begäran om radering",
+                   text="Hej Åsa,\n\nvi har tagit emot din begäran. Ärendenummer PRIV-2026-000001.\n"
+                        + "En mycket lång rad som måste brytas " * 6 + "\n.\nSista raden börjar med en punkt.\n",
+                   in_reply_to="<req-1@example.org>", references=("<req-1@example.org>",),
+                   message_id="<ack-1@example.com>", extra_headers=(("Content-Language", "sv"),))
+    return build_message(out, sender="privacy@example.com", sender_name="Exempel AB Dataskydd").as_string()
+
+
+async def test_a_stored_message_goes_out_byte_for_byte_as_send_would_send_it(
+    smtp_server: RecordingSMTP,
+) -> None:
+    from inboxbot.transport.smtp import wire_form
+
+    payload = stored_payload("Asa.Oberg@example.org")
+    assert wire_form(payload) is not None  # non-ASCII text is stored encoded: the fast path applies
+    assert wire_form("Subject: Ärende\n\ntext\n") is None  # raw non-ASCII: parsed and sent by send()
+    transport = SmtpTransport(TransportSettings(host=smtp_server.host, port=smtp_server.port,
+                                                security="plain"))
+    try:
+        parsed = email.message_from_string(payload, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        await transport.send(parsed)
+        await transport.send_stored(payload)
+    finally:
+        await transport.close()
+    slow, fast = await smtp_server.wait_for(2)
+    assert fast.raw == slow.raw
+    assert fast.rcpt_tos == slow.rcpt_tos == ["Asa.Oberg@example.org"]
+    assert fast.mail_from == slow.mail_from == "privacy@example.com"
+    assert fast.message["Subject"] == "Vi har tagit emot din begäran om radering"
