@@ -253,13 +253,19 @@ class Worker:
             raws = await folder.fetch_after(uid, batch)
             return await self.processor.prepare(raws) if raws else []
 
-        ahead = asyncio.create_task(read(after))
+        # `fresh`: the read in `ahead` began after the last store. Only such a read finding
+        # nothing ends the drain: mail that came while a batch was stored is picked up now,
+        # not left to the next IDLE (which would not announce it: it arrived before IDLE).
+        ahead, fresh = asyncio.create_task(read(after)), True
         try:
             while not self.stop.is_set():
                 ready = await ahead
                 if not ready:
-                    return after
-                ahead = asyncio.create_task(read(ready[-1].raw.uid))
+                    if fresh:
+                        return after
+                    ahead, fresh = asyncio.create_task(read(after)), True
+                    continue
+                ahead, fresh = asyncio.create_task(read(ready[-1].raw.uid)), False
                 await self._processed(await self.processor.store(ready, track_cursor=True))
                 after = ready[-1].raw.uid
                 try:
