@@ -1,5 +1,7 @@
-"""Actions carry out a Decision. Each runs inside the message's one database transaction, so a
-crash leaves either all of a message's effects or none of them.
+"""Actions carry out a Decision. Each runs inside the transaction that records the message (its
+batch's, or its own when a batch is redone one message at a time), so a crash leaves either all
+of a message's effects or none of them. Rows nobody reads back before the commit go through
+`ActContext.write`, which hands them to the batch to insert together (store/batch.py).
 
 Mail is never sent from here: acknowledgements and notifications are written to the outbox in
 the same transaction, and the outbox worker delivers them afterwards.
