@@ -32,7 +32,7 @@ from tests.crashharness import generate  # noqa: E402
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def thread_times(pid: int) -> dict[int, tuple[str, float]]:
+def named_thread_times(pid: int) -> dict[int, tuple[str, float]]:
     """tid -> (name, CPU seconds so far) for each live thread of `pid`."""
     out: dict[int, tuple[str, float]] = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
@@ -52,7 +52,7 @@ def watch_threads(cmd: list[str], env: dict[str, str]) -> None:
     started = time.perf_counter()
     while proc.poll() is None:
         try:
-            seen.update(thread_times(proc.pid))
+            seen.update(named_thread_times(proc.pid))
         except OSError:
             break
         time.sleep(0.2)
