@@ -1,12 +1,18 @@
 """source -> parse -> classify -> decide -> act -> store, for a batch of raw messages.
 
-Each message is handled in one database transaction that records the message, its ticket,
-suppression, outbox items and (for IMAP) the folder cursor together. So a crash at any point
-either leaves the message wholly done or wholly undone, and a restart redoes only the undone.
+Two steps, so that the worker can overlap them: `prepare` (parse and classify, in a thread, no
+database) and `store` (decide, act and record). `store` handles the whole batch in one database
+transaction that records every message, its ticket, suppression, outbox items, dead letters and
+(for IMAP) the folder cursor, moved once to the batch's last UID. So a crash at any point leaves
+the batch wholly done or wholly undone, and a restart redoes only the undone: the same guarantee
+as one transaction per message, at one commit per batch instead of one per message.
 
-A message that makes a stage raise is kept whole as a dead letter and the batch flows on. Errors
-that are ours for a moment (database locked, server gone) are raised to the worker, which retries
-from the cursor: nothing is skipped.
+A message that makes a stage raise is kept whole as a dead letter and the batch flows on: when a
+message fails inside the batch transaction, the batch is rolled back and redone one message per
+transaction (the old path), so the poison message alone becomes a dead letter. The same redo
+settles an IntegrityError (another worker recorded the same Message-ID first): one by one, that
+message comes out a duplicate. Errors that are ours for a moment (database locked, server gone)
+are raised to the worker, which retries from the cursor: nothing is skipped.
 """
 
 from __future__ import annotations
@@ -14,9 +20,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from tortoise.exceptions import DBConnectionError, IntegrityError, OperationalError
 from tortoise.transactions import in_transaction
@@ -36,6 +43,7 @@ from inboxbot.guards import ReplyPolicy
 from inboxbot.logs import redact_address
 from inboxbot.parse import parse
 from inboxbot.render import ReplyRenderer
+from inboxbot.store.batch import Batch
 from inboxbot.store.history import load_history
 from inboxbot.store.models import DeadLetter, MailboxCursor, ProcessedMessage, TicketEvent
 from inboxbot.undelivered import is_bounce, record_bounce
@@ -67,6 +75,29 @@ class Outcome:
     acknowledged: bool
     suppressed: bool
     withheld: str | None
+
+
+@dataclass(frozen=True)
+class Ready:
+    """One message after `prepare`: parsed and classified, or the stage that failed and why."""
+
+    raw: RawMessage
+    msg: Inbound | None = None
+    verdict: Verdict | None = None
+    failed: str = ""  # parse or classify, when `error` is set
+    error: BaseException | None = None
+
+
+@dataclass(frozen=True)
+class Handled:
+    """A message's outcome and its log line, emitted once its transaction has committed."""
+
+    outcome: Outcome
+    line: tuple[int, str, tuple[object, ...]]
+
+    def emit(self) -> None:
+        level, fmt, args = self.line
+        log.log(level, fmt, *args)
 
 
 def reply_policy(settings: Settings) -> ReplyPolicy:
@@ -109,8 +140,16 @@ class Processor:
         self.handles = {m.name: frozenset(Intent(i) for i in m.intents) for m in settings.mailboxes}
 
     async def process(self, raws: Sequence[RawMessage], *, track_cursor: bool) -> list[Outcome]:
-        """Handle `raws` in order. With `track_cursor`, each message's transaction also moves
-        the (account, folder) cursor to its UID."""
+        """Handle `raws` in order: prepare, then store. With `track_cursor`, the transaction
+        that records them also moves the (account, folder) cursor to the last UID."""
+        return await self.store(await self.prepare(raws), track_cursor=track_cursor)
+
+    async def prepare(self, raws: Sequence[RawMessage]) -> list[Ready]:
+        """Parse and classify `raws` in a worker thread (CPU work; the model releases the GIL).
+        Touches no database, so the worker runs it for one batch while storing the previous."""
+        return await asyncio.to_thread(self._prepare_sync, list(raws))
+
+    def _prepare_sync(self, raws: list[RawMessage]) -> list[Ready]:
         parsed: list[Inbound | BaseException] = []
         for raw in raws:
             try:
@@ -121,31 +160,88 @@ class Processor:
         unsubscribe_to = self.settings.suppression.list_unsubscribe_addresses
         verdicts = iter([
             apply_list_unsubscribe(m, v, unsubscribe_to) if isinstance(v, Verdict) else v
-            for m, v in zip(good, await self._classify(good))
+            for m, v in zip(good, self._classify(good))
         ])
-        outcomes: list[Outcome] = []
+        ready: list[Ready] = []
         for raw, item in zip(raws, parsed):
             if isinstance(item, BaseException):
-                outcomes.append(await self._dead_letter(raw, "parse", item, track_cursor))
+                ready.append(Ready(raw, failed="parse", error=item))
                 continue
             verdict = next(verdicts)
             if isinstance(verdict, BaseException):
-                outcomes.append(await self._dead_letter(raw, "classify", verdict, track_cursor))
-                continue
+                ready.append(Ready(raw, item, failed="classify", error=verdict))
+            else:
+                ready.append(Ready(raw, item, verdict))
+        return ready
+
+    def _classify(self, messages: list[Inbound]) -> list[Verdict | BaseException]:
+        if not messages:
+            return []
+        try:
+            return list(self.classifier.classify(messages))
+        except Exception:  # noqa: BLE001 - find the one message that breaks the classifier
+            log.warning("batch classification failed; classifying one by one")
+        results: list[Verdict | BaseException] = []
+        for m in messages:
             try:
-                try:
-                    outcomes.append(await self._handle(raw, item, verdict, track_cursor))
-                except IntegrityError:
-                    # Another worker committed the same Message-ID (privacy@ and dpo@ at once)
-                    # between our check and our insert: run again, and it is a duplicate.
-                    outcomes.append(await self._handle(raw, item, verdict, track_cursor))
+                results.append(self.classifier.classify([m])[0])
+            except Exception as exc:  # noqa: BLE001
+                results.append(exc)
+        return results
+
+    async def store(self, batch: Sequence[Ready], *, track_cursor: bool) -> list[Outcome]:
+        """Decide, act and record a prepared batch: in one transaction, or, if a message fails
+        inside it, one message per transaction so that only that message is set aside."""
+        if len(batch) > 1:
+            try:
+                return await self._store_together(batch, track_cursor)
+            except IntegrityError:
+                # Another worker recorded one of these Message-IDs first (IntegrityError is an
+                # OperationalError to tortoise, so before the transient check).
+                log.info("batch of %d met a concurrent insert; redoing one by one", len(batch))
             except TRANSIENT_DB_ERRORS:
                 raise
-            except Exception as exc:  # noqa: BLE001 - a poison message must not stop the rest
-                log.exception("message uid=%s in %s could not be handled; kept as dead letter",
-                              raw.uid, raw.account)
-                outcomes.append(await self._dead_letter(raw, "act", exc, track_cursor))
-        return outcomes
+            except Exception as exc:  # noqa: BLE001 - the one-by-one redo finds the poison
+                log.info("batch of %d rolled back (%s); redoing one by one", len(batch),
+                         type(exc).__name__)
+        return [await self._store_alone(r, track_cursor) for r in batch]
+
+    async def _store_together(self, batch: Sequence[Ready], track_cursor: bool) -> list[Outcome]:
+        done: list[Handled] = []
+        async with in_transaction() as conn:
+            known = await self._batch(conn, [r.msg for r in batch if r.error is None and r.msg])
+            for r in batch:
+                if r.error is not None:
+                    done.append(await self._dead_letter_in(conn, r.raw, r.failed, r.error))
+                else:
+                    assert r.msg is not None and r.verdict is not None
+                    done.append(await self._handle_in(known, r.raw, r.msg, r.verdict))
+            await known.flush()
+            if track_cursor:
+                for raw in _last_per_folder(r.raw for r in batch):
+                    await self._advance(raw, conn)
+        for h in done:  # only now: a batch rolled back and redone must not log twice
+            h.emit()
+        return [h.outcome for h in done]
+
+    async def _store_alone(self, r: Ready, track_cursor: bool) -> Outcome:
+        """One message in its own transaction (the fallback, and the path of a single message)."""
+        if r.error is not None:
+            return await self._dead_letter(r.raw, r.failed, r.error, track_cursor)
+        assert r.msg is not None and r.verdict is not None
+        try:
+            try:
+                return await self._handle(r.raw, r.msg, r.verdict, track_cursor)
+            except IntegrityError:
+                # Another worker committed the same Message-ID (privacy@ and dpo@ at once)
+                # between our check and our insert: run again, and it is a duplicate.
+                return await self._handle(r.raw, r.msg, r.verdict, track_cursor)
+        except TRANSIENT_DB_ERRORS:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a poison message must not stop the rest
+            log.exception("message uid=%s in %s could not be handled; kept as dead letter",
+                          r.raw.uid, r.raw.account)
+            return await self._dead_letter(r.raw, "act", exc, track_cursor)
 
     async def replay(self, raw: RawMessage) -> Outcome:
         """Run one stored message through every stage again (`deadletters retry`). Unlike
@@ -158,22 +254,7 @@ class Processor:
         except IntegrityError:
             return await self._handle(raw, msg, verdict, track_cursor=False)
 
-    async def _classify(self, messages: list[Inbound]) -> list[Verdict | BaseException]:
-        if not messages:
-            return []
-        try:
-            return list(await asyncio.to_thread(self.classifier.classify, messages))
-        except Exception:  # noqa: BLE001 - find the one message that breaks the classifier
-            log.warning("batch classification failed; classifying one by one")
-        results: list[Verdict | BaseException] = []
-        for m in messages:
-            try:
-                results.append((await asyncio.to_thread(self.classifier.classify, [m]))[0])
-            except Exception as exc:  # noqa: BLE001
-                results.append(exc)
-        return results
-
-    async def _advance(self, raw: RawMessage, conn: object) -> None:
+    async def _advance(self, raw: RawMessage, conn: Any) -> None:
         cursor, _ = await MailboxCursor.get_or_create(
             account=raw.account, folder=raw.folder, using_db=conn,
             defaults={"uidvalidity": raw.uidvalidity, "last_uid": 0},
@@ -183,65 +264,80 @@ class Processor:
             cursor.last_uid = raw.uid
             await cursor.save(using_db=conn, update_fields=["uidvalidity", "last_uid", "updated_at"])
 
+    async def _batch(self, conn: Any, messages: Sequence[Inbound]) -> Batch:
+        """What the store knows about `messages`, loaded at one instant: the batch's `now`."""
+        batch = Batch(conn, self.clock(), window_days=self.settings.retention.duplicate_window_days)
+        await batch.load(messages)
+        return batch
+
     async def _handle(self, raw: RawMessage, msg: Inbound, verdict: Verdict, track_cursor: bool) -> Outcome:
-        org = self.settings.organisation
-        now = self.clock()
         async with in_transaction() as conn:
-            requested = frozenset(s.intent.value for s in verdict.intents if not verdict.automated)
-            history = await load_history(msg, prefix=org.reference_prefix, domain=org.domain,
-                                         now=now, conn=conn, intents=requested,
-                                         duplicate_window_days=self.settings.retention.duplicate_window_days)
-            decision = decide(msg, verdict, history, self.policy, offered=self.offered,
-                              handles=self.handles.get(raw.account, frozenset()))
-            if self.quiet:
-                decision = without_mail(decision, "imported from the mailbox's history")
-            # Mail left for a shared mailbox's own team is none of our business: keep no text.
-            keep_text = decision.outcome != "not_ours"
-            ctx = ActContext(self.settings, self.renderer, conn, now, raw, msg, verdict)
-            if decision.outcome != "duplicate":
-                await self._act(ctx, decision, history.thread_ticket or history.earlier_request)
-                if decision.outcome == "automated" and is_bounce(msg, verdict):
-                    # Never answered (decided above); recorded on the ticket it reports on.
-                    bounced = await record_bounce(self.settings, self.renderer, raw.raw, conn, now,
-                                                  msg.message_id)
-                    ctx.ticket = ctx.ticket or bounced
-                await self._flag(ctx, decision)
-                await ProcessedMessage.create(
-                    using_db=conn,
-                    message_id=msg.message_id,
-                    account=raw.account, folder=raw.folder,
-                    uidvalidity=raw.uidvalidity, uid=raw.uid,
-                    received_at=msg.received_at,
-                    sender=msg.sender.addr.lower() if msg.sender and keep_text else "",
-                    subject=msg.subject[:500] if keep_text else "",
-                    body=msg.body if keep_text else "",
-                    language=verdict.language,
-                    label=str(verdict.label),
-                    intents=[{"intent": str(s.intent), "confidence": round(s.confidence, 3)}
-                             for s in verdict.intents],
-                    confidence=verdict.confidence,
-                    automated=verdict.automated,
-                    needs_review=verdict.needs_review or bool(decision.flags),
-                    outcome=decision.outcome,
-                    reasons=list(verdict.reasons) + [f"{a.kind}: {a.reason}" for a in decision.actions]
-                    + [f"review: {f.kind}: {f.detail}" for f in decision.flags],
-                    ack_withheld=(decision.withheld_ack_reason or "")[:200],
-                    ticket=ctx.ticket,
-                    defects=list(msg.defects),
-                )
+            known = await self._batch(conn, [msg])
+            handled = await self._handle_in(known, raw, msg, verdict)
+            await known.flush()
             if track_cursor:
                 await self._advance(raw, conn)
-        log.info(
-            "%s uid=%s from %s: %s (%s, %.2f)%s", raw.account, raw.uid,
-            redact_address(msg.sender.addr) if msg.sender else "-", decision.outcome, verdict.label,
-            verdict.confidence, f" ticket {ctx.ticket.reference}" if ctx.ticket else "",
-        )
-        return Outcome(
+        handled.emit()
+        return handled.outcome
+
+    async def _handle_in(self, batch: Batch, raw: RawMessage, msg: Inbound, verdict: Verdict) -> Handled:
+        """Everything one message does to the store, inside the batch's open transaction."""
+        org = self.settings.organisation
+        conn, now = batch.conn, batch.now
+        requested = frozenset(s.intent.value for s in verdict.intents if not verdict.automated)
+        history = await load_history(msg, prefix=org.reference_prefix, now=now, conn=conn, batch=batch,
+                                     intents=requested,
+                                     duplicate_window_days=self.settings.retention.duplicate_window_days)
+        decision = decide(msg, verdict, history, self.policy, offered=self.offered,
+                          handles=self.handles.get(raw.account, frozenset()))
+        if self.quiet:
+            decision = without_mail(decision, "imported from the mailbox's history")
+        # Mail left for a shared mailbox's own team is none of our business: keep no text.
+        keep_text = decision.outcome != "not_ours"
+        ctx = ActContext(self.settings, self.renderer, conn, now, raw, msg, verdict, batch=batch)
+        if decision.outcome != "duplicate":
+            await self._act(ctx, decision, history.thread_ticket or history.earlier_request)
+            if decision.outcome == "automated" and is_bounce(msg, verdict):
+                # Never answered (decided above); recorded on the ticket it reports on.
+                await batch.flush()  # it looks for our outbox item in the store
+                bounced = await record_bounce(self.settings, self.renderer, raw.raw, conn, now,
+                                              msg.message_id)
+                ctx.ticket = ctx.ticket or bounced
+            await self._flag(ctx, decision)
+            batch.recorded(msg.message_id)
+            await ctx.write(ProcessedMessage(
+                message_id=msg.message_id,
+                account=raw.account, folder=raw.folder,
+                uidvalidity=raw.uidvalidity, uid=raw.uid,
+                received_at=msg.received_at,
+                sender=msg.sender.addr.lower() if msg.sender and keep_text else "",
+                subject=msg.subject[:500] if keep_text else "",
+                body=msg.body if keep_text else "",
+                language=verdict.language,
+                label=str(verdict.label),
+                intents=[{"intent": str(s.intent), "confidence": round(s.confidence, 3)}
+                         for s in verdict.intents],
+                confidence=verdict.confidence,
+                automated=verdict.automated,
+                needs_review=verdict.needs_review or bool(decision.flags),
+                outcome=decision.outcome,
+                reasons=list(verdict.reasons) + [f"{a.kind}: {a.reason}" for a in decision.actions]
+                + [f"review: {f.kind}: {f.detail}" for f in decision.flags],
+                ack_withheld=(decision.withheld_ack_reason or "")[:200],
+                ticket=ctx.ticket,
+                defects=list(msg.defects),
+            ))
+        outcome = Outcome(
             raw.account, raw.uid, msg.message_id, decision.outcome, str(verdict.label),
             tuple(str(s.intent) for s in verdict.intents), verdict.language,
             ctx.ticket.reference if ctx.ticket else None, ctx.ack_sent, ctx.suppressed,
             decision.withheld_ack_reason,
         )
+        line = (logging.INFO, "%s uid=%s from %s: %s (%s, %.2f)%s", (
+            raw.account, raw.uid, redact_address(msg.sender.addr) if msg.sender else "-",
+            decision.outcome, verdict.label, verdict.confidence,
+            f" ticket {ctx.ticket.reference}" if ctx.ticket else ""))
+        return Handled(outcome, line)
 
     async def _act(self, ctx: ActContext, decision: Decision, thread: object) -> None:
         # Order matters: the ticket first (the acknowledgement quotes its reference), then
@@ -267,23 +363,40 @@ class Processor:
         if ticket is None or not decision.flags:
             return
         for flag in decision.flags:
-            await TicketEvent.create(using_db=ctx.conn, at=ctx.now, ticket=ticket, kind=flag.kind,
-                                     detail=flag.detail[:1000])
+            await ctx.write(TicketEvent(at=ctx.now, ticket=ticket, kind=flag.kind,
+                                        detail=flag.detail[:1000]))
         if not ticket.needs_review:
             ticket.needs_review = True
             await ticket.save(using_db=ctx.conn, update_fields=["needs_review", "updated_at"])
 
     async def _dead_letter(self, raw: RawMessage, stage: str, exc: BaseException,
                            track_cursor: bool) -> Outcome:
-        # The error text is ours (type and message), never the message content.
-        error = f"{type(exc).__name__}: {str(exc)[:500]}"
-        log.warning("dead letter: %s uid=%s stage=%s: %s", raw.account, raw.uid, stage, type(exc).__name__)
         async with in_transaction() as conn:
-            await DeadLetter.create(
-                using_db=conn, account=raw.account, folder=raw.folder, uidvalidity=raw.uidvalidity,
-                uid=raw.uid, raw_bytes=raw.raw, internaldate=raw.internaldate, stage=stage, error=error,
-            )
+            handled = await self._dead_letter_in(conn, raw, stage, exc)
             if track_cursor:
                 await self._advance(raw, conn)
-        return Outcome(raw.account, raw.uid, "", "dead_letter", "", (), "und", None, False, False,
-                       f"{stage} failed")
+        handled.emit()
+        return handled.outcome
+
+    async def _dead_letter_in(self, conn: Any, raw: RawMessage, stage: str,
+                              exc: BaseException) -> Handled:
+        # The error text is ours (type and message), never the message content.
+        error = f"{type(exc).__name__}: {str(exc)[:500]}"
+        await DeadLetter.create(
+            using_db=conn, account=raw.account, folder=raw.folder, uidvalidity=raw.uidvalidity,
+            uid=raw.uid, raw_bytes=raw.raw, internaldate=raw.internaldate, stage=stage, error=error,
+        )
+        outcome = Outcome(raw.account, raw.uid, "", "dead_letter", "", (), "und", None, False, False,
+                          f"{stage} failed")
+        return Handled(outcome, (logging.WARNING, "dead letter: %s uid=%s stage=%s: %s",
+                                 (raw.account, raw.uid, stage, type(exc).__name__)))
+
+
+def _last_per_folder(raws: Iterable[RawMessage]) -> list[RawMessage]:
+    """The message with the highest UID of each (account, folder): where its cursor goes."""
+    last: dict[tuple[str, str], RawMessage] = {}
+    for raw in raws:
+        key = (raw.account, raw.folder)
+        if key not in last or raw.uid > last[key].uid:
+            last[key] = raw
+    return list(last.values())

@@ -13,7 +13,7 @@ import random
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tortoise.exceptions import IntegrityError
 
@@ -25,13 +25,16 @@ from inboxbot.marketing.pushes import deliver_pushes
 from inboxbot.oauth import TokenError, TokenSources
 from inboxbot.metrics import Metrics
 from inboxbot.outbox import deliver_due, pending_count
-from inboxbot.pipeline import TRANSIENT_DB_ERRORS, Outcome, Processor, utc_now
+from inboxbot.pipeline import TRANSIENT_DB_ERRORS, Outcome, Processor, Ready, utc_now
 from inboxbot.reminders import queue_reminders
 from inboxbot.source.maildir import MaildirFolder
 from inboxbot.store.lease import Lease, hold, worker_id
 from inboxbot.store.models import MailboxCursor, OutboxItem
 from inboxbot.transport import Transport
 from inboxbot.undelivered import notify_undelivered
+
+if TYPE_CHECKING:
+    from inboxbot.source.imap import ImapFolder
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +92,22 @@ class Worker:
         if not watchers:
             self.ready.set()
         if once:
-            await asyncio.gather(*watchers.values())
+            # Deliver while the mailboxes are worked through: sending waits on the SMTP server
+            # and the database, which the model's time in its thread leaves room for. What is
+            # left (and reminders, the digest) goes out after, as before.
+            watching = asyncio.Event()
+            deliverer = asyncio.create_task(self._deliver_while(watching))
+            try:
+                await asyncio.gather(*watchers.values())
+            finally:
+                watching.set()
+                self.outbox_wakeup.set()
+                await deliverer
             await self._remind()
             await self._digest()
             await self._deliver_all()
             await self._push_all()
+            await self._close_transport()
             self.report.pending = await pending_count()
             return self.report
         loops = {**watchers, "outbox": self._deliver_forever(), "reminders": self._remind_forever(),
@@ -105,8 +119,17 @@ class Worker:
         for t in self.tasks.values():
             t.cancel()
         await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        await self._close_transport()
         self.report.pending = await pending_count()
         return self.report
+
+    async def _close_transport(self) -> None:
+        """Let go of the kept SMTP connection (a QUIT); a failure here loses nothing."""
+        if self.transport is not None:
+            try:
+                await self.transport.close()
+            except Exception:  # noqa: BLE001 - stopping anyway
+                log.debug("closing the transport failed", exc_info=True)
 
     def dead_tasks(self) -> list[str]:
         """Loops that ended while the worker should be running: a bug, or a crash inside one.
@@ -174,15 +197,9 @@ class Worker:
                 self._settled(f"{mb.name}/{folder_name}")
                 after = await self._resume_point(mb.name, folder_name, status.uidvalidity)
                 while not self.stop.is_set():
-                    raws = await folder.fetch_after(after, mb.fetch_batch)
-                    if raws:
-                        await self._processed(await self.processor.process(raws, track_cursor=True))
-                        after = raws[-1].uid
-                        try:
-                            await folder.mark_done([r.uid for r in raws])
-                        except TransientError:
-                            pass  # cosmetic: the cursor in the store is what counts
-                        continue
+                    after = await self._drain(folder, after, mb.fetch_batch)
+                    if self.stop.is_set():
+                        break
                     await self._mark_success(mb.name, folder_name)
                     failures = 0  # only a whole round resets the backoff: no fast reconnect loop
                     if once:
@@ -222,6 +239,47 @@ class Worker:
                 await self._sleep(self._reconnect_delay(failures + 4))
             finally:
                 await folder.close()
+
+    async def _drain(self, folder: ImapFolder, after: int, batch: int) -> int:
+        """Handle every message after UID `after`; return the last UID stored.
+
+        Pipelined one batch deep: while batch k is stored (decide, act, one transaction), batch
+        k+1 is fetched, parsed and classified (the model runs in a thread and releases the
+        GIL), so the model, the database and IMAP work at once. Memory stays bounded: one batch
+        is stored while at most one more is read ahead. Only the store moves the cursor, so a
+        read-ahead batch that is dropped (error, stop) is simply fetched again next time."""
+
+        async def read(uid: int) -> list[Ready]:
+            raws = await folder.fetch_after(uid, batch)
+            return await self.processor.prepare(raws) if raws else []
+
+        # `fresh`: the read in `ahead` began after the last store. Only such a read finding
+        # nothing ends the drain: mail that came while a batch was stored is picked up now,
+        # not left to the next IDLE (which would not announce it: it arrived before IDLE).
+        ahead, fresh = asyncio.create_task(read(after)), True
+        try:
+            while not self.stop.is_set():
+                ready = await ahead
+                if not ready:
+                    if fresh:
+                        return after
+                    ahead, fresh = asyncio.create_task(read(after)), True
+                    continue
+                ahead, fresh = asyncio.create_task(read(ready[-1].raw.uid)), False
+                await self._processed(await self.processor.store(ready, track_cursor=True))
+                after = ready[-1].raw.uid
+                try:
+                    await folder.mark_done([r.raw.uid for r in ready])
+                except TransientError:
+                    # Cosmetic: the cursor in the store is what counts. But the connection is
+                    # gone with it: reconnect now rather than fall into a poll on no connection.
+                    if not folder.is_open:
+                        raise
+            return after
+        finally:
+            if not ahead.done():
+                ahead.cancel()
+            await asyncio.gather(ahead, return_exceptions=True)
 
     def _reconnect_delay(self, failures: int) -> float:
         """Exponential backoff with jitter: base, 2*base, 4*base ... up to reconnect_max, each
@@ -305,8 +363,30 @@ class Worker:
             if failed or not sent:
                 return
 
+    async def _deliver_while(self, done: asyncio.Event) -> None:
+        """--once: deliver what the pipeline queues until `done`. Stops early, leaving the rest
+        to the final round, when the transport refuses for now or the database is busy."""
+        while not done.is_set():
+            self.outbox_wakeup.clear()
+            try:
+                sent, failed = await deliver_due(self.transport, self.clock, on_failure=self._undelivered,
+                                                  sending_timeout=self.settings.sending_timeout,
+                                                  on_result=self.metrics.count_delivery)
+            except TRANSIENT_DB_ERRORS as exc:
+                log.warning("outbox: %s", exc)
+                return
+            self.report.sent += sent
+            if failed:
+                return
+            if not sent:
+                await self.outbox_wakeup.wait()
+
     async def _deliver_forever(self) -> None:
         while not self.stop.is_set():
+            # Cleared before looking, not after: a wakeup that comes while deliver_due runs
+            # (a batch committed after its SELECT) must start another round at once, not be
+            # wiped and left to outbox_interval (it was: IDLE latency p95 = outbox_interval).
+            self.outbox_wakeup.clear()
             try:
                 sent, _ = await deliver_due(self.transport, self.clock, on_failure=self._undelivered,
                                               sending_timeout=self.settings.sending_timeout,
@@ -316,7 +396,6 @@ class Worker:
                     continue
             except TRANSIENT_DB_ERRORS as exc:
                 log.warning("outbox: %s", exc)
-            self.outbox_wakeup.clear()
             try:
                 await asyncio.wait_for(self.outbox_wakeup.wait(), self.settings.outbox_interval)
             except TimeoutError:
@@ -337,13 +416,13 @@ class Worker:
 
     async def _push_forever(self) -> None:
         while not self.stop.is_set():
+            self.push_wakeup.clear()  # before the round, as in _deliver_forever
             try:
                 result = await deliver_pushes(self.targets, self.clock, in_flight=self.settings.sending_timeout)
                 self.report.pushed += result.sent
             except TRANSIENT_DB_ERRORS as exc:
                 log.warning("suppression pushes: %s", exc)
             # Rows waiting on backoff are picked up by a later round; new suppressions wake us.
-            self.push_wakeup.clear()
             try:
                 await asyncio.wait_for(self.push_wakeup.wait(), self.settings.outbox_interval)
             except TimeoutError:

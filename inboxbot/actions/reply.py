@@ -13,15 +13,20 @@ from inboxbot.store.models import OutboxItem, TicketEvent
 
 async def _queue(ctx: ActContext, *, key: str, purpose: str, out: Outgoing) -> bool:
     """Write one outbox item unless one with the same key exists. Returns True if written."""
-    if await OutboxItem.filter(dedupe_key=key).using_db(ctx.conn).exists():
+    known = ctx.batch.key_exists(key) if ctx.batch is not None else None
+    if known is None:  # the batch cannot tell: the store can (rows the batch holds back it knows)
+        known = await OutboxItem.filter(dedupe_key=key).using_db(ctx.conn).exists()
+    if known:
         return False
     org = ctx.settings.organisation
     message = build_message(out, sender=org.reply_from, sender_name=org.name, now=ctx.now)
-    await OutboxItem.create(
-        using_db=ctx.conn, dedupe_key=key, purpose=purpose, recipient=out.to.lower(),
+    await ctx.write(OutboxItem(
+        dedupe_key=key, purpose=purpose, recipient=out.to.lower(),
         message_id=out.message_id, payload=message.as_string(), next_attempt_at=ctx.now,
         created_at=ctx.now, ticket=ctx.ticket,
-    )
+    ))
+    if ctx.batch is not None:
+        ctx.batch.queued(key, purpose, out.to.lower())
     return True
 
 
@@ -55,8 +60,8 @@ async def acknowledge(ctx: ActContext, action: Action) -> None:
     if await _queue(ctx, key=f"ack:{msg.message_id}", purpose="ack", out=out):
         ctx.ack_sent = True
         if ctx.ticket is not None:
-            await TicketEvent.create(using_db=ctx.conn, at=ctx.now, ticket=ctx.ticket, kind="acknowledged",
-                                     detail=f"acknowledgement queued in {lang}")
+            await ctx.write(TicketEvent(at=ctx.now, ticket=ctx.ticket, kind="acknowledged",
+                                        detail=f"acknowledgement queued in {lang}"))
 
 
 async def escalate(ctx: ActContext, action: Action) -> None:
@@ -82,5 +87,5 @@ async def escalate(ctx: ActContext, action: Action) -> None:
         )
         await _queue(ctx, key=f"escalation:{ctx.ticket.reference}:{action.reason}:{recipient.lower()}",
                      purpose="escalation", out=out)
-    await TicketEvent.create(using_db=ctx.conn, at=ctx.now, ticket=ctx.ticket, kind="escalated",
-                             detail=f"{action.reason}: DPO notified")
+    await ctx.write(TicketEvent(at=ctx.now, ticket=ctx.ticket, kind="escalated",
+                                detail=f"{action.reason}: DPO notified"))

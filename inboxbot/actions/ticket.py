@@ -56,13 +56,15 @@ async def open_ticket(ctx: ActContext, action: Action) -> None:
     )
     ticket.reference = format_reference(org.reference_prefix, received_local.year, ticket.id)
     await ticket.save(using_db=ctx.conn, update_fields=["reference"])
-    await TicketEvent.create(
-        using_db=ctx.conn, at=ctx.now, ticket=ticket, kind="opened",
+    await ctx.write(TicketEvent(
+        at=ctx.now, ticket=ticket, kind="opened",
         detail=f"{action.reason}; due {deadline.due.isoformat()} ({deadline.rule})",
-    )
+    ))
     if ctx.verdict.needs_review:
-        await TicketEvent.create(using_db=ctx.conn, at=ctx.now, ticket=ticket, kind="needs_review",
-                                 detail="classifier unsure: " + "; ".join(ctx.verdict.reasons[:3]))
+        await ctx.write(TicketEvent(at=ctx.now, ticket=ticket, kind="needs_review",
+                                    detail="classifier unsure: " + "; ".join(ctx.verdict.reasons[:3])))
+    if ctx.batch is not None:
+        ctx.batch.touched(ticket)
     ctx.ticket = ticket
 
 
@@ -77,8 +79,8 @@ def _from_ticket_sender(ctx: ActContext, ticket: Ticket) -> bool:
 async def follow_up(ctx: ActContext, action: Action, ref: TicketRef) -> None:
     ticket = await Ticket.get(id=ref.id, using_db=ctx.conn)
     kind = "duplicate_request" if action.reason.startswith(REPEAT_REASON) else "follow_up"
-    await TicketEvent.create(using_db=ctx.conn, at=ctx.now, ticket=ticket, kind=kind,
-                             detail=f"message {ctx.msg.message_id}: " + ", ".join(map(str, action.intents)))
+    await ctx.write(TicketEvent(at=ctx.now, ticket=ticket, kind=kind,
+                                detail=f"message {ctx.msg.message_id}: " + ", ".join(map(str, action.intents))))
     new_status = None
     if ticket.status in _REOPEN_FROM:
         new_status = "open"
@@ -86,11 +88,13 @@ async def follow_up(ctx: ActContext, action: Action, ref: TicketRef) -> None:
         new_status = "open"  # the reply is taken as the identity answer; the DPO verifies it
     # From anyone else it proves nothing: the ticket keeps waiting (pipeline flags the mismatch).
     if new_status:
-        await TicketEvent.create(using_db=ctx.conn, at=ctx.now, ticket=ticket, kind="status",
-                                 detail=f"{ticket.status} -> {new_status}: the data subject wrote again")
+        await ctx.write(TicketEvent(at=ctx.now, ticket=ticket, kind="status",
+                                    detail=f"{ticket.status} -> {new_status}: the data subject wrote again"))
         ticket.status = new_status
     added = [str(i) for i in action.intents if str(i) not in ticket.intents and i != Intent.GENERAL]
     if added:
         ticket.intents = list(ticket.intents) + added
     await ticket.save(using_db=ctx.conn)
+    if ctx.batch is not None:
+        ctx.batch.touched(ticket)  # its status or intents may have changed
     ctx.ticket = ticket

@@ -1,4 +1,9 @@
-"""Gather what the store knows about one message before deciding (domain.History)."""
+"""Gather what the store knows about one message before deciding (domain.History).
+
+Asked inside a batch transaction (store/batch.py): what the batch loaded answers most questions
+without a query of their own; where it cannot rule an answer out, the query below runs as it
+always did, after the batch's pending rows are written, so it sees the rows it saw before.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from inboxbot.domain import History, Inbound, TicketRef
+from inboxbot.store.batch import OPEN_STATUSES, Batch, references_of
 from inboxbot.store.models import OutboxItem, ProcessedMessage, Ticket
 
 
@@ -18,9 +24,10 @@ def _ref(t: Ticket) -> TicketRef:
     return TicketRef(t.id, t.reference or "", t.status, t.sender)
 
 
-async def _thread_ticket(msg: Inbound, prefix: str, conn: Any) -> Ticket | None:
-    ids = [i for i in ((msg.in_reply_to,) + msg.references) if i]
-    if ids:
+async def _thread_ticket(msg: Inbound, prefix: str, conn: Any, batch: Batch) -> Ticket | None:
+    ids = references_of(msg)
+    if ids and batch.may_link(ids):
+        await batch.flush()  # the batch's own records count: a follow-up to a request just stored
         item = await OutboxItem.filter(message_id__in=ids, ticket_id__isnull=False).using_db(conn).first()
         if item is not None:
             return await Ticket.get(id=item.ticket_id, using_db=conn)  # type: ignore[attr-defined]
@@ -35,12 +42,14 @@ async def _thread_ticket(msg: Inbound, prefix: str, conn: Any) -> Ticket | None:
 
 
 async def _earlier_request(msg: Inbound, intents: frozenset[str], window_days: int, now: datetime,
-                           conn: Any) -> Ticket | None:
+                           conn: Any, batch: Batch) -> Ticket | None:
     """The same person's open ticket about one of the same intents, opened within the window."""
     if msg.sender is None or not intents or window_days <= 0:
         return None
+    if not batch.may_have_open(msg.sender.addr.lower()):
+        return None
     candidates = await Ticket.filter(
-        sender=msg.sender.addr.lower(), status__in=("open", "awaiting_identity", "extended"),
+        sender=msg.sender.addr.lower(), status__in=OPEN_STATUSES,
         received_at__gte=now - timedelta(days=window_days),
     ).using_db(conn).order_by("-received_at")
     for ticket in candidates:
@@ -49,31 +58,24 @@ async def _earlier_request(msg: Inbound, intents: frozenset[str], window_days: i
     return None
 
 
-async def load_history(msg: Inbound, *, prefix: str, domain: str, now: datetime, conn: Any,
+async def load_history(msg: Inbound, *, prefix: str, now: datetime, conn: Any, batch: Batch,
                        intents: frozenset[str] = frozenset(), duplicate_window_days: int = 0) -> History:
-    already = await ProcessedMessage.filter(message_id=msg.message_id).using_db(conn).exists()
-    own = (
-        msg.header("x-inboxbot-ref") is not None
-        or await OutboxItem.filter(message_id=msg.message_id).using_db(conn).exists()
-    )
-    ticket = await _thread_ticket(msg, prefix, conn)
+    """`batch` has loaded this message (Batch.load) and runs at `now`."""
+    already = batch.already_recorded(msg.message_id)
+    own = msg.header("x-inboxbot-ref") is not None or batch.is_ours(msg.message_id)
+    ticket = await _thread_ticket(msg, prefix, conn, batch)
     earlier = None
     if ticket is None:
-        earlier = await _earlier_request(msg, intents, duplicate_window_days, now, conn)
+        earlier = await _earlier_request(msg, intents, duplicate_window_days, now, conn, batch)
     acknowledged = False
     if ticket is not None:
+        await batch.flush()
         acknowledged = await OutboxItem.filter(ticket_id=ticket.id, purpose="ack").using_db(conn).exists()
-    per_sender = per_domain = total = 0
+    per_sender = per_domain = 0
     if msg.sender is not None:
-        addr = msg.sender.addr.lower()
-        per_sender = await OutboxItem.filter(
-            purpose="ack", recipient=addr, created_at__gte=now - timedelta(days=1)
-        ).using_db(conn).count()
-        per_domain = await OutboxItem.filter(
-            purpose="ack", recipient__endswith="@" + msg.sender.domain.lower(),
-            created_at__gte=now - timedelta(hours=1),
-        ).using_db(conn).count()
-    total = await OutboxItem.filter(purpose="ack", created_at__gte=now - timedelta(hours=1)).using_db(conn).count()
+        per_sender, per_domain, total = batch.acks(msg.sender.addr.lower(), msg.sender.domain.lower())
+    else:
+        total = batch.acks("", "")[2]
     return History(
         already_processed=already,
         own_message=own,

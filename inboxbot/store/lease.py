@@ -12,8 +12,8 @@ held open per mailbox, and a machine that vanishes without closing its socket is
 the lease's time to live rather than after TCP keepalive (hours by default).
 
 Correctness does not rest on the lease alone: Message-ID is unique in the store and each message
-is handled in one transaction, so even an overlap (a holder frozen past its expiry) answers
-nobody twice. The lease is what keeps workers from doing the same work and racing on cursors.
+is recorded in one transaction with its effects, so even an overlap (a holder frozen past its
+expiry) answers nobody twice. The lease is what keeps workers from doing the same work and racing on cursors.
 Expiry uses each worker's wall clock: machines must keep time (NTP) to well within the TTL.
 """
 

@@ -7,16 +7,30 @@ is made). Error messages carry the server's reply, addresses redacted, never our
 With `auth = "xoauth2"` or `"oauthbearer"` the login is SASL with an OAuth access token
 (inboxbot/oauth.py), cached across sends; a token the server refuses is dropped, and a cached one
 is replaced and tried once more on the same connection.
+
+One connection serves a burst of sends (a backlog's acknowledgements): connecting, greeting, EHLO,
+STARTTLS and login once instead of per message. Sends on it are one at a time, each a whole SMTP
+transaction, so the outbox's guarantee (an item is marked sent only after its final 250, at most
+one in flight) is unchanged. A connection idle for more than REUSE_IDLE seconds is first asked
+NOOP, one left idle longer than KEEP_IDLE is closed and opened anew, and none carries more than
+MAX_PER_CONNECTION messages (some servers limit a session); any error drops it. With OAuth
+(`auth = "xoauth2"`/`"oauthbearer"`) each message still gets its own connection and login.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import ssl
+import time
+from email import message_from_string
+from email import policy as email_policy
 from email.message import EmailMessage
+from email.parser import HeaderParser
 
 import aiosmtplib
+from aiosmtplib.email import extract_recipients, extract_sender
 
 from inboxbot.config import TransportSettings, plain_login_refused
 from inboxbot.errors import ConfigError, PermanentError, TransientError
@@ -24,6 +38,10 @@ from inboxbot.logs import redact_text
 from inboxbot.oauth import OAuthTokens, TokenSource, sasl_response
 
 log = logging.getLogger(__name__)
+
+REUSE_IDLE = 1.0  # seconds idle after which a kept connection is checked with NOOP before use
+KEEP_IDLE = 30.0  # seconds idle after which it is not worth checking: connect anew
+MAX_PER_CONNECTION = 100  # messages per connection, below the session limits servers set
 
 
 def _tls_context(settings: TransportSettings) -> ssl.SSLContext:
@@ -35,7 +53,7 @@ def _tls_context(settings: TransportSettings) -> ssl.SSLContext:
 
 
 class SmtpTransport:
-    """One connection per send: acknowledgements are few, and a fresh connection never goes stale."""
+    """Sends over one kept connection, opened anew when it has gone idle, failed or is used up."""
 
     def __init__(self, settings: TransportSettings, tokens: TokenSource | None = None) -> None:
         if plain_login_refused(settings.security, settings.host, settings.password is not None,
@@ -48,6 +66,10 @@ class SmtpTransport:
         if tokens is None and settings.auth != "password" and settings.oauth is not None:
             tokens = OAuthTokens(settings.oauth, "transport (SMTP)")
         self.tokens = tokens
+        self._client: aiosmtplib.SMTP | None = None
+        self._last_used = 0.0
+        self._sent_on_connection = 0
+        self._lock = asyncio.Lock()  # one SMTP transaction at a time on the connection
 
     def _connection(self) -> dict[str, object]:
         s = self.settings
@@ -65,42 +87,101 @@ class SmtpTransport:
         return kwargs
 
     async def send(self, message: EmailMessage) -> None:
+        async with self._lock:
+            try:
+                client = await self._ready_client()
+                await client.send_message(message)
+            except BaseException as exc:
+                self._drop()  # never reuse a connection in an unknown state
+                if isinstance(exc, (aiosmtplib.SMTPException, OSError, TimeoutError)):
+                    raise _translated(exc) from None
+                raise
+            await self._sent()
+
+    async def send_stored(self, payload: str) -> None:
+        """Send a message stored by the outbox (`EmailMessage.as_string()`), skipping the
+        parse and re-flatten that send() costs (most of a send's CPU): the wire bytes and the
+        envelope are the ones send_message would make for it, when the payload is ASCII (our
+        messages are: non-ASCII text goes out encoded). Anything else takes send()'s path."""
+        wire = wire_form(payload)
+        if wire is None:
+            await self.send(message_from_string(payload, policy=email_policy.default))
+            return
+        headers = HeaderParser(policy=email_policy.compat32).parsestr(payload, headersonly=True)
+        sender, recipients = extract_sender(headers), extract_recipients(headers)
+        if sender is None or not recipients:
+            await self.send(message_from_string(payload, policy=email_policy.default))
+            return
+        async with self._lock:
+            try:
+                client = await self._ready_client()
+                # As send_message does: BODY=8BITMIME whenever the server offers it.
+                options = ["BODY=8BITMIME"] if client.supports_extension("8BITMIME") else []
+                await client.sendmail(sender, recipients, wire, mail_options=options)
+            except BaseException as exc:
+                self._drop()
+                if isinstance(exc, (aiosmtplib.SMTPException, OSError, TimeoutError)):
+                    raise _translated(exc) from None
+                raise
+            await self._sent()
+
+    async def _sent(self) -> None:
+        self._last_used = time.monotonic()
+        self._sent_on_connection += 1
+        if self.tokens is not None:
+            # An OAuth login is per connection and the token behind it expires or may be
+            # revoked: log in afresh for each message, so a refused token is noticed and
+            # replaced at once (as before), never carried on by an old session.
+            await self.close()
+
+    async def _ready_client(self) -> aiosmtplib.SMTP:
+        """The kept connection if it is fit for another message, else a new one."""
+        client = self._client
+        idle = time.monotonic() - self._last_used
+        if (client is not None and client.is_connected and idle < KEEP_IDLE
+                and self._sent_on_connection < MAX_PER_CONNECTION):
+            if idle < REUSE_IDLE:
+                return client
+            try:
+                await client.noop()
+                return client
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                pass  # gone while idle (nothing was sent on it): connect anew
+        self._drop()
+        self._client = await self._connect()
+        self._sent_on_connection = 0
+        return self._client
+
+    async def _connect(self) -> aiosmtplib.SMTP:
         s = self.settings
         kwargs = self._connection()
-        try:
-            if self.tokens is not None:
-                await self._send_with_token(message, kwargs, self.tokens)
-                return
-            if s.username and s.password is not None:
-                kwargs.update(username=s.username, password=s.password.value)
-            await aiosmtplib.send(message, **kwargs)  # type: ignore[arg-type]
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            codes = [r.code for r in exc.recipients]
-            if codes and all(500 <= c < 600 for c in codes):
-                raise PermanentError(f"recipient refused: {codes}") from None
-            raise TransientError(f"recipient deferred: {codes}") from None
-        except aiosmtplib.SMTPResponseException as exc:
-            text = redact_text(exc.message)
-            if 500 <= exc.code < 600 and exc.code not in (530, 535):
-                raise PermanentError(f"SMTP {exc.code}: {text}") from None
-            raise TransientError(f"SMTP {exc.code}: {text}") from None
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            raise TransientError(f"SMTP unavailable: {type(exc).__name__}: {redact_text(str(exc))}") from None
-
-    async def _send_with_token(
-        self, message: EmailMessage, kwargs: dict[str, object], tokens: TokenSource
-    ) -> None:
-        token = await tokens.token()  # before connecting: a dead token endpoint costs no session
+        # The token before connecting: a dead token endpoint costs no session.
+        token = await self.tokens.token() if self.tokens is not None else None
+        if token is None and s.username and s.password is not None:
+            kwargs.update(username=s.username, password=s.password.value)
         client = aiosmtplib.SMTP(**kwargs)  # type: ignore[arg-type]
-        async with client:
+        await client.connect()  # TLS or STARTTLS, EHLO, and the password login if configured
+        if self.tokens is not None and token is not None:
             try:
-                await self._authenticate(client, token)
-            except aiosmtplib.SMTPAuthenticationError:
-                if not tokens.rejected(token):
-                    raise
-                log.info("SMTP server refused the cached OAuth token; trying a new one")
-                await self._authenticate(client, await tokens.token())
-            await client.send_message(message)
+                await self._login_with_token(client, self.tokens, token)
+            except BaseException:
+                client.close()
+                raise
+        return client
+
+    def _drop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    async def _login_with_token(self, client: aiosmtplib.SMTP, tokens: TokenSource, token: str) -> None:
+        try:
+            await self._authenticate(client, token)
+        except aiosmtplib.SMTPAuthenticationError:
+            if not tokens.rejected(token):
+                raise
+            log.info("SMTP server refused the cached OAuth token; trying a new one")
+            await self._authenticate(client, await tokens.token())
 
     async def _authenticate(self, client: aiosmtplib.SMTP, token: str) -> None:
         s = self.settings
@@ -121,7 +202,38 @@ class SmtpTransport:
             raise aiosmtplib.SMTPAuthenticationError(response.code, response.message)
 
     async def close(self) -> None:
+        """QUIT the kept connection, if any (politely; a failure here changes nothing)."""
+        client, self._client = self._client, None
+        if client is not None and client.is_connected:
+            try:
+                await client.quit()
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                client.close()
+
+
+def wire_form(payload: str) -> bytes | None:
+    """What aiosmtplib's send_message puts on the wire for a payload written by as_string()
+    (policy.default, LF line ends), when it is pure ASCII: the same text with CRLF. Whether a
+    stored header is refolded or a body re-encoded depends on non-ASCII content only, so for
+    ASCII the two agree byte for byte (tests/test_transport_smtp.py checks it); else None."""
+    if not payload.isascii() or "\r" in payload:
         return None
+    return payload.replace("\n", "\r\n").encode("ascii")
+
+
+def _translated(exc: BaseException) -> PermanentError | TransientError:
+    """aiosmtplib's errors as ours: 5xx (except auth) for good, anything else for now."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [r.code for r in exc.recipients]
+        if codes and all(500 <= c < 600 for c in codes):
+            return PermanentError(f"recipient refused: {codes}")
+        return TransientError(f"recipient deferred: {codes}")
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        text = redact_text(exc.message)
+        if 500 <= exc.code < 600 and exc.code not in (530, 535):
+            return PermanentError(f"SMTP {exc.code}: {text}")
+        return TransientError(f"SMTP {exc.code}: {text}")
+    return TransientError(f"SMTP unavailable: {type(exc).__name__}: {redact_text(str(exc))}")
 
 
 async def probe(settings: TransportSettings) -> str:
