@@ -128,7 +128,8 @@ class Encoder:
             if not onnx_graph(path, graph_precision).is_file():
                 raise FileNotFoundError(f"no {onnx_graph(path, graph_precision)}; run scripts/export_encoder.py")
             forward = _onnx_forward(onnx_graph(path, graph_precision), threads)
-            chosen, layer_count = graph_precision, int(config["num_hidden_layers"])
+            chosen: str = graph_precision
+            layer_count = int(config["num_hidden_layers"])
         else:
             forward, chosen, layer_count = _transformers_forward(path, threads, quantize, precision, layers)
         from tokenizers import Tokenizer
@@ -188,7 +189,7 @@ def _have_onnxruntime() -> bool:
 
 def _onnx_forward(graph: Path, threads: int) -> Forward:
     """An ONNX Runtime session over the exported graph (pooling and normalisation inside)."""
-    import onnxruntime as ort
+    import onnxruntime as ort  # type: ignore[import-untyped]
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
