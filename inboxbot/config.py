@@ -193,6 +193,10 @@ class ClassifierSettings:
     model_path: Path = DEFAULT_MODEL  # the encoder folder built by scripts/build_encoder.py
     head_path: Path = DEFAULT_HEAD  # the trained head, committed beside the code
     review_threshold: float = 0.55
+    # How the encoder runs: `onnx` (the int8 graph scripts/export_encoder.py writes into
+    # model_path; no torch in the process), `transformers` (the reference, in torch), or `auto`:
+    # onnx where the graph was built, else transformers.
+    runtime: Literal["auto", "onnx", "transformers"] = "auto"
 
 
 MarketingKind = Literal["webhook", "file", "listmonk", "pardot", "brevo"]
@@ -857,6 +861,7 @@ def settings_from_dict(
         model_path=c.path_value("model_path", base) or dc.model_path,
         head_path=c.path_value("head_path", base) or dc.head_path,
         review_threshold=c.number("review_threshold", dc.review_threshold),
+        runtime=c.choice("runtime", ("auto", "onnx", "transformers"), dc.runtime),  # type: ignore[arg-type]
     )
     if not 0.0 <= classifier.review_threshold <= 1.0:
         raise ConfigError("classifier.review_threshold: expected a number between 0 and 1")

@@ -32,7 +32,7 @@ def make_classifier(settings: Settings) -> Classifier:
 
     c = settings.classifier
     lexicons = settings.prompts_dir / "lexicon"
-    key = (c.kind, str(lexicons), str(c.model_path), str(c.head_path), str(c.review_threshold))
+    key = (c.kind, str(lexicons), str(c.model_path), str(c.head_path), str(c.review_threshold), c.runtime)
     if key in _LOADED:
         return _LOADED[key]
     classifier: Classifier
@@ -51,8 +51,9 @@ def make_classifier(settings: Settings) -> Classifier:
         try:
             from inboxbot.classify.model import load_model_classifier
         except ImportError as exc:
-            raise ConfigError(f'classifier.kind = "model" needs PyTorch and transformers ({exc}); '
+            raise ConfigError(f'classifier.kind = "model" needs its runtime ({exc}); '
                               'install with scripts/setup.sh, or set classifier.kind = "rules"') from None
-        classifier = load_model_classifier(c.model_path, c.head_path, lexicons, c.review_threshold)
+        classifier = load_model_classifier(c.model_path, c.head_path, lexicons, c.review_threshold,
+                                           c.runtime)
     _LOADED[key] = classifier
     return classifier

@@ -18,13 +18,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from inboxbot.classify.head import LinearHead
 from inboxbot.classify.rules import ONEWORD_CONFIDENCE, RuleClassifier
 from inboxbot.domain import Inbound, Intent, IntentScore, Verdict
+
+if TYPE_CHECKING:
+    from inboxbot.classify.encoder import Runtime
 
 # A second intent beside the label: the head alone must be this sure (measured on the held-out
 # split: at 0.5 half of the extra intents were wrong, at 0.8 about one in five) ...
@@ -111,9 +114,11 @@ class ModelClassifier:
 
 
 def load_model_classifier(model_path: Path, head_path: Path, lexicon_dir: Path,
-                          review_threshold: float) -> ModelClassifier:
+                          review_threshold: float, runtime: Runtime = "auto") -> ModelClassifier:
+    """The encoder runs as `runtime` says (see inboxbot.classify.encoder): the default takes the
+    exported ONNX graph where it was built, so the worker never imports torch."""
     from inboxbot.classify.encoder import Encoder
 
     head = LinearHead.load(head_path)
-    encoder = Encoder.load(model_path, max_tokens=int(head.meta.get("max_tokens", "64")))
+    encoder = Encoder.load(model_path, max_tokens=int(head.meta.get("max_tokens", "64")), runtime=runtime)
     return ModelClassifier(RuleClassifier(lexicon_dir, review_threshold), encoder, head, review_threshold)
