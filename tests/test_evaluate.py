@@ -36,7 +36,8 @@ def test_a_second_gold_label_counts_as_right_and_misses_go_to_the_main_intent() 
     assert report.total == 4 and report.correct == 3
     assert report.tp["unsubscribe"] == 1 and report.fn["complaint"] == 1 and report.fp["general"] == 1
     assert report.by_language["sv"] == [1, 2] and report.by_language["fi"] == [1, 1]
-    assert report.needs_review == 1
+    assert report.needs_review == 1 and report.review_fp["general"] == 1
+    assert report.f1("general")[0] == 0.0 and report.decided_precision("general") == 0.0  # no tp either way
     assert (report.automated_precision, report.automated_recall) == (1.0, 1.0)
     assert report.errors == [("sv-complaint-001", "complaint", "general")]
     assert report.f1("complaint") == (0.0, 0.0, 0.0)
@@ -45,3 +46,16 @@ def test_a_second_gold_label_counts_as_right_and_misses_go_to_the_main_intent() 
 def test_verdicts_must_match_examples_one_to_one() -> None:
     with pytest.raises(ValueError):
         score([_example("sv-access-001", "sv", ("access",))], [])
+
+
+def test_review_flagged_mistakes_are_set_aside_only_in_decided_precision() -> None:
+    examples = [
+        _example("sv-general-001", "sv", ("general",)),
+        _example("sv-erasure-002", "sv", ("erasure",)),
+        _example("sv-access-003", "sv", ("access",)),
+    ]
+    verdicts = [_verdict(Intent.GENERAL), _verdict(Intent.GENERAL, review=True), _verdict(Intent.GENERAL)]
+    report = score(examples, verdicts)
+    assert report.f1("general")[0] == pytest.approx(1 / 3)
+    assert report.decided_precision("general") == pytest.approx(1 / 2)  # the unflagged miss still counts
+    assert report.fn["erasure"] == 1 and report.review_fp["general"] == 1
