@@ -45,6 +45,7 @@ from rig import Dovecot, MailUser, Postgres, RecordingSMTP  # noqa: E402
 from tests.crashharness import Generated, generate, write_config  # noqa: E402
 
 FETCH_BATCH = 200  # the worker's default fetch_batch; (a) uses the same
+ENCODER_THREADS: int | None = None  # --encoder-threads: [classifier] threads for the workers
 
 
 def machine() -> str:
@@ -112,6 +113,8 @@ def config_for(work: Path, imap: Dovecot, user: MailUser, smtp: RecordingSMTP, d
     text = text.replace("outbox_interval = 0.2\n", "")
     if db_url:
         text = text.replace("[store]\n", f'[store]\nurl = "{db_url}"\n')
+    if ENCODER_THREADS is not None:
+        text += f"\n[classifier]\nthreads = {ENCODER_THREADS}\n"
     path.write_text(text)
     return path
 
@@ -270,7 +273,10 @@ def main() -> int:
     ap.add_argument("--sample", type=int, default=1000, help="messages for (e) per batch size")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--skip-pg", action="store_true")
+    ap.add_argument("--encoder-threads", type=int, help="[classifier] threads for the workers")
     args = ap.parse_args()
+    global ENCODER_THREADS
+    ENCODER_THREADS = args.encoder_threads
     n = args.messages
     items = generate(n, args.seed)
     rows: list[tuple[str, str]] = []

@@ -119,6 +119,26 @@ async def test_idle_wakes_on_append(dovecot: Dovecot, mailbox_user: MailUser) ->
         assert [m.uid for m in await folder.fetch_after(0)] == [uid]
 
 
+async def test_mail_announced_before_idle_is_not_missed(dovecot: Dovecot, mailbox_user: MailUser) -> None:
+    # New mail can be announced (untagged EXISTS) in the answer to a command that did not return
+    # it; IDLE then reports only later changes. The announcement must end the wait at once.
+    async with folder_for(dovecot, mailbox_user) as folder:
+        assert await folder.fetch_after(0) == []
+        uid = await append(dovecot, mailbox_user)
+        deadline = time.monotonic() + 10
+        announced: list[Any] = []
+        while not announced and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+            # A command that returns nothing new but carries the server's EXISTS.
+            await folder._call(lambda: folder._need_client().search(["DELETED"]), "SEARCH")
+            announced = folder._need_client()._imap.untagged_responses.get("EXISTS", [])
+        assert announced, "Dovecot never announced the appended message"
+        started = time.monotonic()
+        assert await folder.wait_for_change(timeout=30) is True
+        assert time.monotonic() - started < 10  # not the whole IDLE timeout (30 s)
+        assert [m.uid for m in await folder.fetch_after(0)] == [uid]
+
+
 async def test_idle_times_out_quietly(dovecot: Dovecot, mailbox_user: MailUser) -> None:
     async with folder_for(dovecot, mailbox_user) as folder:
         started = time.monotonic()

@@ -32,7 +32,7 @@ def make_classifier(settings: Settings) -> Classifier:
 
     c = settings.classifier
     lexicons = settings.prompts_dir / "lexicon"
-    key = (c.kind, str(lexicons), str(c.model_path), str(c.head_path), str(c.review_threshold), c.runtime)
+    key = (c.kind, str(lexicons), str(c.model_path), str(c.head_path), str(c.review_threshold), c.runtime, c.threads)
     if key in _LOADED:
         return _LOADED[key]
     classifier: Classifier
@@ -54,6 +54,6 @@ def make_classifier(settings: Settings) -> Classifier:
             raise ConfigError(f'classifier.kind = "model" needs its runtime ({exc}); '
                               'install with scripts/setup.sh, or set classifier.kind = "rules"') from None
         classifier = load_model_classifier(c.model_path, c.head_path, lexicons, c.review_threshold,
-                                           c.runtime)
+                                           c.runtime, c.threads)
     _LOADED[key] = classifier
     return classifier

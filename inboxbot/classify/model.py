@@ -114,11 +114,13 @@ class ModelClassifier:
 
 
 def load_model_classifier(model_path: Path, head_path: Path, lexicon_dir: Path,
-                          review_threshold: float, runtime: Runtime = "auto") -> ModelClassifier:
+                          review_threshold: float, runtime: Runtime = "auto",
+                          threads: int = 2) -> ModelClassifier:
     """The encoder runs as `runtime` says (see inboxbot.classify.encoder): the default takes the
     exported ONNX graph where it was built, so the worker never imports torch."""
     from inboxbot.classify.encoder import Encoder
 
     head = LinearHead.load(head_path)
-    encoder = Encoder.load(model_path, max_tokens=int(head.meta.get("max_tokens", "64")), runtime=runtime)
+    encoder = Encoder.load(model_path, max_tokens=int(head.meta.get("max_tokens", "64")), runtime=runtime,
+                           threads=threads)
     return ModelClassifier(RuleClassifier(lexicon_dir, review_threshold), encoder, head, review_threshold)

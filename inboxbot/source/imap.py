@@ -221,6 +221,7 @@ class ImapFolder:
             except IMAPClientError as exc:
                 raise PermanentError(f"{self.label}: cannot select folder: {exc}") from None
             idle = bool(client.has_capability("IDLE"))  # here: it may cost a round trip
+            _news_since_last_command(client)  # SELECT's counts are in `info`; start clean
         except BaseException:
             _shutdown_quietly(client)
             raise
@@ -312,6 +313,10 @@ class ImapFolder:
         alive, or raises and the worker reconnects. The caller then NOOPs and IDLEs again.
         """
         client = self._need_client()
+        if _news_since_last_command(client):
+            # New mail announced in the answer to our last FETCH or SEARCH, after the server had
+            # chosen what to return: IDLE would report only later changes and sit out its timeout.
+            return True
         client.idle()
         deadline = time.monotonic() + timeout
         last_heard = time.monotonic()
@@ -434,6 +439,15 @@ def _any_change(label: str, responses: list[Any]) -> bool:
         if head not in (b"OK", b"NO", b"BAD"):
             changed = True
     return changed
+
+
+def _news_since_last_command(client: Any) -> bool:
+    """Take the EXISTS/RECENT/EXPUNGE announcements the server slipped into the answers to our
+    other commands (imaplib keeps unclaimed untagged responses); True if there were any."""
+    store = getattr(getattr(client, "_imap", None), "untagged_responses", None)
+    if not isinstance(store, dict):
+        return False
+    return any([store.pop(kind, None) for kind in ("EXISTS", "RECENT", "EXPUNGE")])
 
 
 def _keepalive(sock: Any) -> None:
