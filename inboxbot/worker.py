@@ -40,11 +40,6 @@ log = logging.getLogger(__name__)
 
 RECONNECT_MAX = 300.0  # seconds: the longest wait between reconnect attempts
 RECONNECT_BASE = 1.0  # seconds: the first retry after a dropped connection (then doubling)
-# After storing mail, the first wait is this short: mail that landed while we were busy is
-# sometimes announced neither in the answer to our last command nor in the IDLE that follows
-# (Dovecot, measured by bench/run.py (d): one message in ten waited for the IDLE timeout).
-# One short look after each burst bounds that at about this long, for one extra round trip.
-SETTLE_AFTER_STORE = 0.7  # seconds; Dovecot itself announces new mail ~0.5 s after it lands
 REMINDER_INTERVAL = 3600.0  # seconds between deadline checks; each reminder goes out once
 DIGEST_INTERVAL = 300.0  # seconds between digest checks: it goes out within minutes of its slot
 
@@ -202,7 +197,6 @@ class Worker:
                 self._settled(f"{mb.name}/{folder_name}")
                 after = await self._resume_point(mb.name, folder_name, status.uidvalidity)
                 while not self.stop.is_set():
-                    before = after
                     after = await self._drain(folder, after, mb.fetch_batch)
                     if self.stop.is_set():
                         break
@@ -210,8 +204,7 @@ class Worker:
                     failures = 0  # only a whole round resets the backoff: no fast reconnect loop
                     if once:
                         return
-                    # IDLE up to idle_timeout, or poll_interval; briefly right after a burst.
-                    await folder.wait_for_change(SETTLE_AFTER_STORE if after != before else None)
+                    await folder.wait_for_change()  # IDLE up to idle_timeout, or poll_interval
             except PermanentError as exc:
                 # Wrong password, missing folder: retrying fast will not help, but giving up
                 # silently would lose mail. Record it, and retry slowly.
