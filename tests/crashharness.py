@@ -283,6 +283,13 @@ def _kill_moment(rng: random.Random, state: Path, smtp: RecordingSMTP) -> tuple[
     return mode, round(time.monotonic() - started, 3)
 
 
+def _ready_lines(logs: Path) -> int:
+    """How many worker lives have said they are ready (inboxbot.service logs it)."""
+    if not logs.exists():
+        return 0
+    return logs.read_text(errors="replace").count("inboxbot.service: ready:")
+
+
 def crash_loop(*, config: Path, dovecot: Dovecot, user: MailUser, smtp: RecordingSMTP,
                items: list[Generated], kills: int, seed: int, drain_timeout: float = 90.0) -> CrashRun:
     """Append the batch in waves, one per worker life; SIGKILL each life at a seeded random
@@ -301,6 +308,7 @@ def crash_loop(*, config: Path, dovecot: Dovecot, user: MailUser, smtp: Recordin
             proc.send_signal(signal.SIGKILL)
         run.exits.append(proc.wait())
         run.kills.append((mode, waited, progress(state)[0], len(smtp.messages)))
+    readies = _ready_lines(logs)
     proc = spawn(config, logs)
     deadline = time.monotonic() + drain_timeout
     stable_since = time.monotonic()
@@ -310,7 +318,11 @@ def crash_loop(*, config: Path, dovecot: Dovecot, user: MailUser, smtp: Recordin
         now = (done, left, len(smtp.messages))
         if now != last:
             last, stable_since = now, time.monotonic()
-        if done == len(items) and left == 0 and time.monotonic() - stable_since > 0.5:
+        # The last life must have started (said ready) before it is told to stop: when the
+        # killed lives already did everything, the store is done at once, and a SIGTERM during
+        # its start-up would test nothing but Python's default signal handling.
+        if (done == len(items) and left == 0 and time.monotonic() - stable_since > 0.5
+                and _ready_lines(logs) > readies):
             break
         if proc.poll() is not None:
             raise AssertionError(f"worker exited by itself ({proc.returncode}); see {logs}")
