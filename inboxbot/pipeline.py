@@ -227,21 +227,25 @@ class Processor:
     async def _store_alone(self, r: Ready, track_cursor: bool) -> Outcome:
         """One message in its own transaction (the fallback, and the path of a single message)."""
         if r.error is not None:
-            return await self._dead_letter(r.raw, r.failed, r.error, track_cursor)
-        assert r.msg is not None and r.verdict is not None
+            return await self._store_one(r, track_cursor)
         try:
             try:
-                return await self._handle(r.raw, r.msg, r.verdict, track_cursor)
+                return await self._store_one(r, track_cursor)
             except IntegrityError:
                 # Another worker committed the same Message-ID (privacy@ and dpo@ at once)
                 # between our check and our insert: run again, and it is a duplicate.
-                return await self._handle(r.raw, r.msg, r.verdict, track_cursor)
+                return await self._store_one(r, track_cursor)
         except TRANSIENT_DB_ERRORS:
             raise
         except Exception as exc:  # noqa: BLE001 - a poison message must not stop the rest
             log.exception("message uid=%s in %s could not be handled; kept as dead letter",
                           r.raw.uid, r.raw.account)
-            return await self._dead_letter(r.raw, "act", exc, track_cursor)
+            return await self._store_one(Ready(r.raw, r.msg, failed="act", error=exc), track_cursor)
+
+    async def _store_one(self, r: Ready, track_cursor: bool) -> Outcome:
+        """`r` alone, in its own transaction: the batch path with a batch of one."""
+        [outcome] = await self._store_together([r], track_cursor)
+        return outcome
 
     async def replay(self, raw: RawMessage) -> Outcome:
         """Run one stored message through every stage again (`deadletters retry`). Unlike
@@ -249,10 +253,11 @@ class Processor:
         recorded comes back as a `duplicate` with no effects, so replaying twice is harmless."""
         msg = parse(raw.raw, received_at=raw.internaldate)
         [verdict] = await asyncio.to_thread(self.classifier.classify, [msg])
+        ready = Ready(raw, msg, verdict)
         try:
-            return await self._handle(raw, msg, verdict, track_cursor=False)
+            return await self._store_one(ready, track_cursor=False)
         except IntegrityError:
-            return await self._handle(raw, msg, verdict, track_cursor=False)
+            return await self._store_one(ready, track_cursor=False)
 
     async def _advance(self, raw: RawMessage, conn: Any) -> None:
         cursor, _ = await MailboxCursor.get_or_create(
@@ -270,37 +275,24 @@ class Processor:
         await batch.load(messages)
         return batch
 
-    async def _handle(self, raw: RawMessage, msg: Inbound, verdict: Verdict, track_cursor: bool) -> Outcome:
-        async with in_transaction() as conn:
-            known = await self._batch(conn, [msg])
-            handled = await self._handle_in(known, raw, msg, verdict)
-            await known.flush()
-            if track_cursor:
-                await self._advance(raw, conn)
-        handled.emit()
-        return handled.outcome
-
     async def _handle_in(self, batch: Batch, raw: RawMessage, msg: Inbound, verdict: Verdict) -> Handled:
         """Everything one message does to the store, inside the batch's open transaction."""
         org = self.settings.organisation
-        conn, now = batch.conn, batch.now
         requested = frozenset(s.intent.value for s in verdict.intents if not verdict.automated)
-        history = await load_history(msg, prefix=org.reference_prefix, now=now, conn=conn, batch=batch,
-                                     intents=requested,
-                                     duplicate_window_days=self.settings.retention.duplicate_window_days)
+        history = await load_history(msg, batch, prefix=org.reference_prefix, intents=requested)
         decision = decide(msg, verdict, history, self.policy, offered=self.offered,
                           handles=self.handles.get(raw.account, frozenset()))
         if self.quiet:
             decision = without_mail(decision, "imported from the mailbox's history")
         # Mail left for a shared mailbox's own team is none of our business: keep no text.
         keep_text = decision.outcome != "not_ours"
-        ctx = ActContext(self.settings, self.renderer, conn, now, raw, msg, verdict, batch=batch)
+        ctx = ActContext(self.settings, self.renderer, batch, raw, msg, verdict)
         if decision.outcome != "duplicate":
             await self._act(ctx, decision, history.thread_ticket or history.earlier_request)
             if decision.outcome == "automated" and is_bounce(msg, verdict):
                 # Never answered (decided above); recorded on the ticket it reports on.
                 await batch.flush()  # it looks for our outbox item in the store
-                bounced = await record_bounce(self.settings, self.renderer, raw.raw, conn, now,
+                bounced = await record_bounce(self.settings, self.renderer, raw.raw, batch.conn, batch.now,
                                               msg.message_id)
                 ctx.ticket = ctx.ticket or bounced
             await self._flag(ctx, decision)
@@ -368,15 +360,6 @@ class Processor:
         if not ticket.needs_review:
             ticket.needs_review = True
             await ticket.save(using_db=ctx.conn, update_fields=["needs_review", "updated_at"])
-
-    async def _dead_letter(self, raw: RawMessage, stage: str, exc: BaseException,
-                           track_cursor: bool) -> Outcome:
-        async with in_transaction() as conn:
-            handled = await self._dead_letter_in(conn, raw, stage, exc)
-            if track_cursor:
-                await self._advance(raw, conn)
-        handled.emit()
-        return handled.outcome
 
     async def _dead_letter_in(self, conn: Any, raw: RawMessage, stage: str,
                               exc: BaseException) -> Handled:

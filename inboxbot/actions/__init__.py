@@ -28,8 +28,7 @@ class ActContext:
 
     settings: Settings
     renderer: ReplyRenderer
-    conn: Any  # the open transaction (tortoise BaseDBAsyncClient)
-    now: datetime
+    batch: Batch  # the open transaction, what it knows, and the rows it has yet to write
     raw: RawMessage
     msg: Inbound
     verdict: Verdict
@@ -37,11 +36,17 @@ class ActContext:
     suppressed: bool = False
     ack_sent: bool = False
     notes: list[str] = field(default_factory=list)
-    batch: Batch | None = None  # the batch transaction's pending rows and knowledge, if any
+
+    @property
+    def conn(self) -> Any:
+        """The open transaction (tortoise BaseDBAsyncClient)."""
+        return self.batch.conn
+
+    @property
+    def now(self) -> datetime:
+        """The batch's one instant."""
+        return self.batch.now
 
     async def write(self, row: Model) -> None:
-        """Insert `row` in this transaction: with the batch's next flush, or now."""
-        if self.batch is not None:
-            self.batch.add(row)
-        else:
-            await row.save(using_db=self.conn)
+        """Insert `row` in this transaction, with the batch's next flush."""
+        self.batch.add(row)

@@ -13,7 +13,7 @@ from inboxbot.store.models import OutboxItem, TicketEvent
 
 async def _queue(ctx: ActContext, *, key: str, purpose: str, out: Outgoing) -> bool:
     """Write one outbox item unless one with the same key exists. Returns True if written."""
-    known = ctx.batch.key_exists(key) if ctx.batch is not None else None
+    known = ctx.batch.key_exists(key)
     if known is None:  # the batch cannot tell: the store can (rows the batch holds back it knows)
         known = await OutboxItem.filter(dedupe_key=key).using_db(ctx.conn).exists()
     if known:
@@ -25,8 +25,7 @@ async def _queue(ctx: ActContext, *, key: str, purpose: str, out: Outgoing) -> b
         message_id=out.message_id, payload=message.as_string(), next_attempt_at=ctx.now,
         created_at=ctx.now, ticket=ctx.ticket,
     ))
-    if ctx.batch is not None:
-        ctx.batch.queued(key, purpose, out.to.lower())
+    ctx.batch.queued(key, purpose, out.to.lower())
     return True
 
 

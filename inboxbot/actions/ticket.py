@@ -63,8 +63,7 @@ async def open_ticket(ctx: ActContext, action: Action) -> None:
     if ctx.verdict.needs_review:
         await ctx.write(TicketEvent(at=ctx.now, ticket=ticket, kind="needs_review",
                                     detail="classifier unsure: " + "; ".join(ctx.verdict.reasons[:3])))
-    if ctx.batch is not None:
-        ctx.batch.touched(ticket)
+    ctx.batch.touched(ticket)
     ctx.ticket = ticket
 
 
@@ -95,6 +94,5 @@ async def follow_up(ctx: ActContext, action: Action, ref: TicketRef) -> None:
     if added:
         ticket.intents = list(ticket.intents) + added
     await ticket.save(using_db=ctx.conn)
-    if ctx.batch is not None:
-        ctx.batch.touched(ticket)  # its status or intents may have changed
+    ctx.batch.touched(ticket)  # its status or intents may have changed
     ctx.ticket = ticket

@@ -8,8 +8,7 @@ always did, after the batch's pending rows are written, so it sees the rows it s
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 from inboxbot.domain import History, Inbound, TicketRef
 from inboxbot.store.batch import OPEN_STATUSES, Batch, references_of
@@ -24,7 +23,8 @@ def _ref(t: Ticket) -> TicketRef:
     return TicketRef(t.id, t.reference or "", t.status, t.sender)
 
 
-async def _thread_ticket(msg: Inbound, prefix: str, conn: Any, batch: Batch) -> Ticket | None:
+async def _thread_ticket(msg: Inbound, prefix: str, batch: Batch) -> Ticket | None:
+    conn = batch.conn
     ids = references_of(msg)
     if ids and batch.may_link(ids):
         await batch.flush()  # the batch's own records count: a follow-up to a request just stored
@@ -41,36 +41,38 @@ async def _thread_ticket(msg: Inbound, prefix: str, conn: Any, batch: Batch) -> 
     return None
 
 
-async def _earlier_request(msg: Inbound, intents: frozenset[str], window_days: int, now: datetime,
-                           conn: Any, batch: Batch) -> Ticket | None:
-    """The same person's open ticket about one of the same intents, opened within the window."""
+async def _earlier_request(msg: Inbound, intents: frozenset[str], batch: Batch) -> Ticket | None:
+    """The same person's open ticket about one of the same intents, opened within the batch's
+    duplicate window."""
+    window_days = batch.window_days
     if msg.sender is None or not intents or window_days <= 0:
         return None
     if not batch.may_have_open(msg.sender.addr.lower()):
         return None
     candidates = await Ticket.filter(
         sender=msg.sender.addr.lower(), status__in=OPEN_STATUSES,
-        received_at__gte=now - timedelta(days=window_days),
-    ).using_db(conn).order_by("-received_at")
+        received_at__gte=batch.now - timedelta(days=window_days),
+    ).using_db(batch.conn).order_by("-received_at")
     for ticket in candidates:
         if intents & set(ticket.intents):
             return ticket
     return None
 
 
-async def load_history(msg: Inbound, *, prefix: str, now: datetime, conn: Any, batch: Batch,
-                       intents: frozenset[str] = frozenset(), duplicate_window_days: int = 0) -> History:
-    """`batch` has loaded this message (Batch.load) and runs at `now`."""
+async def load_history(msg: Inbound, batch: Batch, *, prefix: str,
+                       intents: frozenset[str] = frozenset()) -> History:
+    """`batch` has loaded this message (Batch.load); its transaction, instant and duplicate
+    window are the ones asked in."""
     already = batch.already_recorded(msg.message_id)
     own = msg.header("x-inboxbot-ref") is not None or batch.is_ours(msg.message_id)
-    ticket = await _thread_ticket(msg, prefix, conn, batch)
+    ticket = await _thread_ticket(msg, prefix, batch)
     earlier = None
     if ticket is None:
-        earlier = await _earlier_request(msg, intents, duplicate_window_days, now, conn, batch)
+        earlier = await _earlier_request(msg, intents, batch)
     acknowledged = False
     if ticket is not None:
         await batch.flush()
-        acknowledged = await OutboxItem.filter(ticket_id=ticket.id, purpose="ack").using_db(conn).exists()
+        acknowledged = await OutboxItem.filter(ticket_id=ticket.id, purpose="ack").using_db(batch.conn).exists()
     per_sender = per_domain = 0
     if msg.sender is not None:
         per_sender, per_domain, total = batch.acks(msg.sender.addr.lower(), msg.sender.domain.lower())
