@@ -125,7 +125,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from inboxbot.classify import make_classifier
     from inboxbot.corpus import DEFAULT_CORPUS, load_corpus
-    from inboxbot.evaluate import evaluate, format_report
+    from inboxbot.evaluate import evaluate, format_errors, format_report
 
     settings = _settings(args) if (args.config or os.environ.get("INBOXBOT_CONFIG")) else Settings()
     if args.rules:
@@ -141,9 +141,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     report = evaluate(classifier, examples)
     print(format_report(report, f"{settings.classifier.kind} classifier on {corpus} ({args.split})"))
     if args.errors:
-        print("\nmisclassified (id, gold, predicted):")
-        for row in report.errors:
-            print("  " + "  ".join(row))
+        print(format_errors(report))
     return 0
 
 

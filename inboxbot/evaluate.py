@@ -139,3 +139,9 @@ def format_report(report: Report, title: str) -> str:
     for g in present:
         lines.append(f"{g:<20}" + "".join(f"{report.confusion[(g, c)] or '.':>6}" for c in present))
     return "\n".join(lines)
+
+
+def format_errors(report: Report) -> str:
+    """The misclassified messages, one line each (`--errors`)."""
+    return "\n".join(["", "misclassified (id, gold, predicted):",
+                      *("  " + "  ".join(row) for row in report.errors)])

@@ -353,13 +353,18 @@ class Worker:
     async def _undelivered(self, item: OutboxItem, reason: str, conn: object) -> None:
         await notify_undelivered(self.settings, self.processor.renderer, item, reason, conn, self.clock())
 
+    async def _deliver_round(self) -> tuple[int, int]:
+        """One round of the outbox: (sent, failed), the sent counted in the report."""
+        sent, failed = await deliver_due(self.transport, self.clock, on_failure=self._undelivered,
+                                         sending_timeout=self.settings.sending_timeout,
+                                         on_result=self.metrics.count_delivery)
+        self.report.sent += sent
+        return sent, failed
+
     async def _deliver_all(self) -> None:
         """--once: deliver until nothing is due, or the transport refuses for now."""
         while True:
-            sent, failed = await deliver_due(self.transport, self.clock, on_failure=self._undelivered,
-                                              sending_timeout=self.settings.sending_timeout,
-                                             on_result=self.metrics.count_delivery)
-            self.report.sent += sent
+            sent, failed = await self._deliver_round()
             if failed or not sent:
                 return
 
@@ -369,13 +374,10 @@ class Worker:
         while not done.is_set():
             self.outbox_wakeup.clear()
             try:
-                sent, failed = await deliver_due(self.transport, self.clock, on_failure=self._undelivered,
-                                                  sending_timeout=self.settings.sending_timeout,
-                                                  on_result=self.metrics.count_delivery)
+                sent, failed = await self._deliver_round()
             except TRANSIENT_DB_ERRORS as exc:
                 log.warning("outbox: %s", exc)
                 return
-            self.report.sent += sent
             if failed:
                 return
             if not sent:
@@ -388,10 +390,7 @@ class Worker:
             # wiped and left to outbox_interval (it was: IDLE latency p95 = outbox_interval).
             self.outbox_wakeup.clear()
             try:
-                sent, _ = await deliver_due(self.transport, self.clock, on_failure=self._undelivered,
-                                              sending_timeout=self.settings.sending_timeout,
-                                             on_result=self.metrics.count_delivery)
-                self.report.sent += sent
+                sent, _ = await self._deliver_round()
                 if sent:
                     continue
             except TRANSIENT_DB_ERRORS as exc:

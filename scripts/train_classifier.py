@@ -225,14 +225,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"out-of-fold accuracy {correct.mean():.3f}; calibration slope {calibration[0]:.3f}, "
           f"intercept {calibration[1]:.3f}")
     if args.cv:
-        from inboxbot.evaluate import format_report, score
+        from inboxbot.evaluate import format_errors, format_report, score
 
         report = score(examples, cv_verdicts(probs, calibration, rules, examples))
         print(format_report(report, f"out-of-fold, {setting}"))
         if args.errors:
-            print("\nmisclassified (id, gold, predicted):")
-            for row in report.errors:
-                print("  " + "  ".join(row))
+            print(format_errors(report))
         return 0
     head = setting.fit(x, y, langs, meta={
         "max_tokens": str(args.max_tokens),

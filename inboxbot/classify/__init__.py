@@ -32,7 +32,7 @@ def make_classifier(settings: Settings) -> Classifier:
 
     c = settings.classifier
     lexicons = settings.prompts_dir / "lexicon"
-    key = (c.kind, str(lexicons), str(c.model_path), str(c.head_path), str(c.review_threshold), c.runtime, c.threads)
+    key = (c.kind, str(lexicons), str(c.model_path), str(c.head_path), str(c.review_threshold), c.runtime, str(c.threads))
     if key in _LOADED:
         return _LOADED[key]
     classifier: Classifier

@@ -106,8 +106,7 @@ class ModelClassifier:
         intents = (IntentScore(Intent(top_label), confidence, "model"),) + tuple(
             IntentScore(Intent(lab), round(p, 3), "model") for lab, p in others)
         if len(intents) > 1 and intents[0].intent == Intent.GENERAL:
-            intents = intents[1:] + intents[:1]  # a real request outranks "general"
-            intents = tuple(s for s in intents if s.intent != Intent.GENERAL)
+            intents = intents[1:]  # a real request outranks "general", which then adds nothing
         label = intents[0]
         return replace(rules_verdict, label=label.intent, confidence=label.confidence, intents=intents,
                        needs_review=False, reasons=(model_reason,) + rule_reasons)

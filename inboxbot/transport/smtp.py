@@ -24,6 +24,7 @@ import base64
 import logging
 import ssl
 import time
+from collections.abc import Awaitable, Callable
 from email import message_from_string
 from email import policy as email_policy
 from email.message import EmailMessage
@@ -87,16 +88,7 @@ class SmtpTransport:
         return kwargs
 
     async def send(self, message: EmailMessage) -> None:
-        async with self._lock:
-            try:
-                client = await self._ready_client()
-                await client.send_message(message)
-            except BaseException as exc:
-                self._drop()  # never reuse a connection in an unknown state
-                if isinstance(exc, (aiosmtplib.SMTPException, OSError, TimeoutError)):
-                    raise _translated(exc) from None
-                raise
-            await self._sent()
+        await self._on_connection(lambda client: client.send_message(message))
 
     async def send_stored(self, payload: str) -> None:
         """Send a message stored by the outbox (`EmailMessage.as_string()`), skipping the
@@ -104,20 +96,25 @@ class SmtpTransport:
         envelope are the ones send_message would make for it, when the payload is ASCII (our
         messages are: non-ASCII text goes out encoded). Anything else takes send()'s path."""
         wire = wire_form(payload)
-        if wire is None:
-            await self.send(message_from_string(payload, policy=email_policy.default))
-            return
         headers = HeaderParser(policy=email_policy.compat32).parsestr(payload, headersonly=True)
         sender, recipients = extract_sender(headers), extract_recipients(headers)
-        if sender is None or not recipients:
+        if wire is None or sender is None or not recipients:
             await self.send(message_from_string(payload, policy=email_policy.default))
             return
+
+        async def transaction(client: aiosmtplib.SMTP) -> None:
+            # As send_message does: BODY=8BITMIME whenever the server offers it.
+            options = ["BODY=8BITMIME"] if client.supports_extension("8BITMIME") else []
+            await client.sendmail(sender, recipients, wire, mail_options=options)
+
+        await self._on_connection(transaction)
+
+    async def _on_connection(self, transaction: Callable[[aiosmtplib.SMTP], Awaitable[object]]) -> None:
+        """Run one SMTP transaction on the kept (or a new) connection, ours alone meanwhile. Any
+        failure drops the connection: it is never reused in an unknown state."""
         async with self._lock:
             try:
-                client = await self._ready_client()
-                # As send_message does: BODY=8BITMIME whenever the server offers it.
-                options = ["BODY=8BITMIME"] if client.supports_extension("8BITMIME") else []
-                await client.sendmail(sender, recipients, wire, mail_options=options)
+                await transaction(await self._ready_client())
             except BaseException as exc:
                 self._drop()
                 if isinstance(exc, (aiosmtplib.SMTPException, OSError, TimeoutError)):
