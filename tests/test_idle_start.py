@@ -67,3 +67,16 @@ async def test_idle_still_waits_when_nothing_is_new(dovecot: Dovecot, mailbox_us
         assert await folder.wait_for_change(timeout=1.5) is False
         assert time.monotonic() - started >= 1.4
         assert await folder.fetch_after(0) == []  # the connection is fine after IDLE
+
+
+async def test_news_read_with_idles_start_is_not_reported_again(dovecot: Dovecot, mailbox_user: MailUser) -> None:
+    # The announcement read at DONE is answered by this wait's True; the next wait, with
+    # nothing new since, must IDLE rather than wake at once on the same announcement.
+    async with folder_for(dovecot, mailbox_user, "tls") as folder:
+        assert await folder.fetch_after(0) == []
+        uid = await append(dovecot, mailbox_user, "landed before IDLE")
+        assert await folder.wait_for_change() is True
+        assert [m.uid for m in await folder.fetch_after(0)] == [uid]
+        started = time.monotonic()
+        assert await folder.wait_for_change(timeout=1.5) is False
+        assert time.monotonic() - started >= 1.4

@@ -245,6 +245,7 @@ class ImapFolder:
     def _fetch_sync(self, after_uid: int, limit: int) -> list[RawMessage]:
         client = self._need_client()
         client.noop()  # Dovecot reports mail that came after SELECT on NOOP or IDLE, not SEARCH
+        _news_since_last_command(client)  # what NOOP announced, the SEARCH below finds
         # "N:*" always matches the highest UID, even below N: filter it out again.
         found = client.search(["UID", f"{after_uid + 1}:*"])
         uids = sorted(u for u in found if u > after_uid)[:limit]
@@ -345,6 +346,7 @@ class ImapFolder:
                 last_heard = time.monotonic()
             changed = _any_change(self.label, responses)
         _text, responses = client.idle_done()
+        _news_since_last_command(client)  # reported by what we return: not news next time
         return _any_change(self.label, responses) or changed
 
     # -- writing ----------------------------------------------------------------------------
