@@ -255,7 +255,8 @@ class Worker:
 
         # `fresh`: the read in `ahead` began after the last store. Only such a read finding
         # nothing ends the drain: mail that came while a batch was stored is picked up now,
-        # not left to the next IDLE (which would not announce it: it arrived before IDLE).
+        # not one IDLE round later (Dovecot announces such mail with IDLE's "+ idling", and
+        # ImapFolder ends the wait on it, but that costs an IDLE, a DONE and a NOOP first).
         ahead, fresh = asyncio.create_task(read(after)), True
         try:
             while not self.stop.is_set():

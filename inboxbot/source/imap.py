@@ -245,6 +245,7 @@ class ImapFolder:
     def _fetch_sync(self, after_uid: int, limit: int) -> list[RawMessage]:
         client = self._need_client()
         client.noop()  # Dovecot reports mail that came after SELECT on NOOP or IDLE, not SEARCH
+        _news_since_last_command(client)  # what NOOP announced, the SEARCH below finds
         # "N:*" always matches the highest UID, even below N: filter it out again.
         found = client.search(["UID", f"{after_uid + 1}:*"])
         uids = sorted(u for u in found if u > after_uid)[:limit]
@@ -320,8 +321,15 @@ class ImapFolder:
         client.idle()
         deadline = time.monotonic() + timeout
         last_heard = time.monotonic()
+        # Dovecot answers IDLE with "+ idling" and, in the same packet, what changed since our
+        # last command: mail that landed after our last SEARCH. idle() reads the whole packet
+        # into imaplib's buffer but parses only the "+" line; idle_check() polls the socket,
+        # which has nothing more to say, so that news waited for the next packet (more mail,
+        # the keepalive, the timeout: bench (d)'s p95 was idle_timeout). Anything already read
+        # ends IDLE now; idle_done() parses it.
+        unread = _input_already_read(client)
         changed = False
-        while not changed and not self._stop.is_set():
+        while not changed and not unread and not self._stop.is_set():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
@@ -338,6 +346,7 @@ class ImapFolder:
                 last_heard = time.monotonic()
             changed = _any_change(self.label, responses)
         _text, responses = client.idle_done()
+        _news_since_last_command(client)  # reported by what we return: not news next time
         return _any_change(self.label, responses) or changed
 
     # -- writing ----------------------------------------------------------------------------
@@ -448,6 +457,26 @@ def _news_since_last_command(client: Any) -> bool:
     if not isinstance(store, dict):
         return False
     return any([store.pop(kind, None) for kind in ("EXISTS", "RECENT", "EXPUNGE")])
+
+
+def _input_already_read(client: Any) -> bool:
+    """Whether the server's bytes wait unparsed in imaplib's read buffer (or decrypted in the
+    TLS layer), where poll() on the socket cannot see them. Never blocks."""
+    sock = client.socket()
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        return True
+    reader = getattr(getattr(client, "_imap", None), "file", None)
+    if reader is None or not hasattr(reader, "peek"):
+        return False
+    timeout = sock.gettimeout()
+    sock.setblocking(False)
+    try:
+        # peek() returns the buffer, or when it is empty reads what the socket has now.
+        return bool(reader.peek(1))
+    except OSError:  # nothing there: BlockingIOError, or ssl.SSLWantReadError under TLS
+        return False
+    finally:
+        sock.settimeout(timeout)
 
 
 def _keepalive(sock: Any) -> None:
