@@ -59,3 +59,18 @@ def test_review_flagged_mistakes_are_set_aside_only_in_decided_precision() -> No
     assert report.f1("general")[0] == pytest.approx(1 / 3)
     assert report.decided_precision("general") == pytest.approx(1 / 2)  # the unflagged miss still counts
     assert report.fn["erasure"] == 1 and report.review_fp["general"] == 1
+
+
+def test_second_intents_are_counted_only_on_letters_whose_label_is_right() -> None:
+    examples = [
+        _example("sv-erasure-001", "sv", ("erasure", "unsubscribe")),  # second found
+        _example("sv-erasure-002", "sv", ("erasure", "objection")),  # second missed, a wrong one added
+        _example("sv-access-003", "sv", ("access", "rectification")),  # label wrong: not counted here
+    ]
+    both = Verdict(Intent.ERASURE, 0.9, (IntentScore(Intent.ERASURE, 0.9, "t"),
+                                         IntentScore(Intent.UNSUBSCRIBE, 0.7, "t")), False, "sv", (), False)
+    wrong_extra = Verdict(Intent.ERASURE, 0.9, (IntentScore(Intent.ERASURE, 0.9, "t"),
+                                                IntentScore(Intent.COMPLAINT, 0.7, "t")), False, "sv", (), False)
+    report = score(examples, [both, wrong_extra, _verdict(Intent.PORTABILITY)])
+    assert (report.extra_tp, report.extra_fp, report.extra_fn) == (1, 1, 1)
+    assert report.extra_precision == 0.5 and report.extra_recall == 0.5
