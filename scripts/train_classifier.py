@@ -90,7 +90,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from inboxbot.classify.head import LinearHead, calibrate, fit
-from inboxbot.classify.model import RULE_SECTIONS, ModelClassifier, embedding_texts, features
+from inboxbot.classify.model import (
+    RULE_SECTIONS,
+    ModelClassifier,
+    embedding_texts,
+    features,
+)
 from inboxbot.classify.rules import RuleClassifier
 from inboxbot.corpus import DEFAULT_CORPUS, Example, load_corpus
 from inboxbot.domain import Verdict

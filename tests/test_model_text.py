@@ -6,7 +6,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from inboxbot.classify.model import LONG_CHARS, TAIL_CHARS, message_embeddings, model_text, tail_text
+from inboxbot.classify.model import (
+    LONG_CHARS,
+    TAIL_CHARS,
+    message_embeddings,
+    model_text,
+    tail_text,
+)
 from tests.helpers_inbound import make_inbound
 
 
