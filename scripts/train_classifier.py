@@ -59,7 +59,7 @@ Later the same day (same split and folds):
     the subject embedded alone as 384 more features  0.913 / 0.916: lower, and a second encoder pass
     the encoder fine-tuned with LoRA (scripts/finetune_encoder.py, --fold-embeddings)
                                                      0.926 / 0.929, the same as frozen: not used
-2026-11-23, after 832 new letters (64 per language, written fresh rather than translated;
+2026-11-23, after 768 new letters (64 per language, written fresh rather than translated;
 2,896 train letters): the figures fell to 0.919 / 0.922 (the twelve translations of one letter had
 flattered CV), and the settings above were checked again: l2 0.01 / 0.1, --rule-gain 2,
 --lang-power 0.5, --pos-power 1.0 all within 0.001. What helped:
