@@ -324,7 +324,12 @@ async def check_one(settings: Settings, policy: Policy, s: Sent, acks: dict[str,
         else:
             assert "tvister" not in text and "disputes" not in text
     if req.intent in RIGHTS:
-        assert (UNLISTED_SAYS[lang] in text) is (req.intent in policy.unlisted), req
+        # The acknowledgement speaks of every right the letter was read to ask for, a second
+        # intent included (the head reads "I don't want my data used for profiling" as objection
+        # and, at 0.81, restriction too). What this test checks is that the policy's list reaches
+        # the letter; how often a second intent is right is `inboxbot eval`'s to measure.
+        unlisted = policy.unlisted.intersection(ticket.intents)
+        assert (UNLISTED_SAYS[lang] in text) is bool(unlisted), (req, ticket.intents)
     if req.intent == "erasure":
         says = policy.erasure_says
         assert says is None or says[lang == "en"] in text, req
