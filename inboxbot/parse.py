@@ -24,6 +24,7 @@ from urllib.parse import unquote
 from inboxbot.domain import Address, Inbound
 from inboxbot.errors import ParseError
 from inboxbot.language import detect_language
+from inboxbot.mailpolicy import POLICY
 from inboxbot.mimetext import (
     Defects,
     MimeText,
@@ -114,7 +115,7 @@ def _addresses(raw_values: list[str], defects: Defects) -> list[Address]:
         value = decode_header(raw, defects, for_addresses=True)
         found: list[tuple[str, str, str]] = []
         try:
-            header = email.policy.default.header_factory("to", value)
+            header = POLICY.header_factory("to", value)
             found = [(a.display_name, a.username, a.domain) for a in header.addresses]  # type: ignore[attr-defined]
         except Exception:  # the strict parser refuses what getaddresses still reads
             defects.add("address header read by the lenient parser")
