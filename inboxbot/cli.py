@@ -42,6 +42,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 async def _run(settings: Settings, once: bool) -> int:
     from inboxbot.classify import make_classifier
+    from inboxbot.language import load_in_background
     from inboxbot.metrics import Metrics
     from inboxbot.pipeline import Processor
     from inboxbot.service import serve
@@ -49,6 +50,7 @@ async def _run(settings: Settings, once: bool) -> int:
     from inboxbot.transport import make_transport
     from inboxbot.worker import Worker
 
+    load_in_background()  # the language identifier, needed by the first message parsed
     await open_store(settings.db_url)
     try:
         worker = Worker(settings, Processor(settings, make_classifier(settings)),

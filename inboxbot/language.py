@@ -76,6 +76,14 @@ def _model() -> Any:
     return _identifier
 
 
+def load_in_background() -> None:
+    """Start loading the identifier in a thread, so that a worker's first message does not wait
+    for it (it loads while the store and the classifier are opened; the first detect_language
+    then waits only for what is left). Harmless when it is loaded already or loading."""
+    if _identifier is None:
+        threading.Thread(target=_model, name="language-model-load", daemon=True).start()
+
+
 def _model_scores(text: str) -> dict[str, float]:
     scores = dict.fromkeys(LANGUAGES, 0.0)
     for label, prob in _model().rank(text):

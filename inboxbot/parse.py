@@ -24,6 +24,7 @@ from urllib.parse import unquote
 from inboxbot.domain import Address, Inbound
 from inboxbot.errors import ParseError
 from inboxbot.language import detect_language
+from inboxbot.mailpolicy import POLICY
 from inboxbot.mimetext import (
     Defects,
     MimeText,
@@ -107,20 +108,44 @@ def _clean_addr(local: str, domain: str) -> str | None:
     return addr
 
 
+# One plain address, alone or after a plain name: what nearly every From and To holds. The
+# stdlib's address parser builds a token tree for it (most of the cost of parsing a message);
+# for these forms its answer is known: the name as written, the local part and the domain
+# (tests/test_parse_address.py compares the two on many values). Anything else goes to it.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PLAIN_ADDRESS = re.compile(
+    rf"\s*(?:(?P<name>[\w'-]+(?: [\w'-]+)*)?\s*<(?P<l1>{_ATEXT}(?:\.{_ATEXT})*)@"
+    rf"(?P<d1>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)>|(?P<l2>{_ATEXT}(?:\.{_ATEXT})*)@"
+    rf"(?P<d2>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*))\s*"
+)
+
+
+def _plain_address(value: str) -> list[tuple[str, str, str]] | None:
+    """[(display name, local part, domain)] for one plain address, else None (ask the parser)."""
+    m = _PLAIN_ADDRESS.fullmatch(value)
+    if m is None:
+        return None
+    if m["l1"] is not None:
+        return [(m["name"] or "", m["l1"], m["d1"])]
+    return [("", m["l2"], m["d2"])]
+
+
 def _addresses(raw_values: list[str], defects: Defects) -> list[Address]:
     """Every usable address in the given header values, in order."""
     out: list[Address] = []
     for raw in raw_values:
         value = decode_header(raw, defects, for_addresses=True)
-        found: list[tuple[str, str, str]] = []
-        try:
-            header = email.policy.default.header_factory("to", value)
-            found = [(a.display_name, a.username, a.domain) for a in header.addresses]  # type: ignore[attr-defined]
-        except Exception:  # the strict parser refuses what getaddresses still reads
-            defects.add("address header read by the lenient parser")
-            for name, addr in email.utils.getaddresses([value]):
-                local, _, domain = addr.rpartition("@")
-                found.append((name, local, domain))
+        found = _plain_address(value)
+        if found is None:
+            found = []
+            try:
+                header = POLICY.header_factory("to", value)
+                found = [(a.display_name, a.username, a.domain) for a in header.addresses]  # type: ignore[attr-defined]
+            except Exception:  # the strict parser refuses what getaddresses still reads
+                defects.add("address header read by the lenient parser")
+                for name, addr in email.utils.getaddresses([value]):
+                    local, _, domain = addr.rpartition("@")
+                    found.append((name, local, domain))
         usable = [(name, addr) for name, local, domain in found if (addr := _clean_addr(local, domain))]
         if not usable and (bare := _BARE_ADDR.search(value)):  # "Anna Svensson anna@example.se"
             local, _, domain = bare.group(0).rpartition("@")

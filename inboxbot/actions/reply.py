@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from inboxbot.actions import ActContext
 from inboxbot.domain import Action, Outgoing
-from inboxbot.outgoing import build_message, new_message_id
+from inboxbot.outgoing import message_text, new_message_id
 from inboxbot.render import TicketView, format_date
 from inboxbot.store.models import OutboxItem, TicketEvent
 
@@ -19,10 +19,10 @@ async def _queue(ctx: ActContext, *, key: str, purpose: str, out: Outgoing) -> b
     if known:
         return False
     org = ctx.settings.organisation
-    message = build_message(out, sender=org.reply_from, sender_name=org.name, now=ctx.now)
+    payload = message_text(out, sender=org.reply_from, sender_name=org.name, now=ctx.now)
     await ctx.write(OutboxItem(
         dedupe_key=key, purpose=purpose, recipient=out.to.lower(),
-        message_id=out.message_id, payload=message.as_string(), next_attempt_at=ctx.now,
+        message_id=out.message_id, payload=payload, next_attempt_at=ctx.now,
         created_at=ctx.now, ticket=ctx.ticket,
     ))
     ctx.batch.queued(key, purpose, out.to.lower())
