@@ -37,7 +37,8 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from email import message_from_string, policy
 from typing import Any
 
@@ -66,13 +67,63 @@ def backoff(attempts: int, *, base: float = 30.0, cap: float = 6 * 3600.0) -> fl
     return random.uniform(0.5, 1.0) * min(cap, base * (2.0 ** max(0, attempts - 1)))
 
 
+# Stand-ins for the claim's values while its SQL is written once: unlike any real id or count.
+_SAMPLE_ID, _SAMPLE_SEEN, _SAMPLE_NEXT = -7_000_001, -7_000_002, -7_000_003
+_SAMPLE_AT = datetime(1901, 2, 3, 4, 5, 6, 789012, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class _ClaimStatement:
+    """The claim UPDATE exactly as tortoise writes it for one dialect, with the places of its
+    changing values: writing it through the query builder cost ~0.15 ms per item, the same
+    text every time."""
+
+    sql: str
+    params: tuple[Any, ...]
+    slots: tuple[int, int, int, int]  # where the id, the seen attempts, the new attempts, the time go
+
+    @classmethod
+    def build(cls, db: Any) -> _ClaimStatement:
+        query = OutboxItem.filter(
+            id=_SAMPLE_ID, attempts=_SAMPLE_SEEN, status__in=("pending", "sending")
+        ).using_db(db).update(status="sending", attempts=_SAMPLE_NEXT, next_attempt_at=_SAMPLE_AT)
+        query._make_query()
+        sql, params = query.query.get_parameterized_sql()
+        samples = (_SAMPLE_ID, _SAMPLE_SEEN, _SAMPLE_NEXT, _to_db_time(_SAMPLE_AT))
+        slots = tuple(params.index(sample) for sample in samples)
+        return cls(sql, tuple(params), slots)  # type: ignore[arg-type]
+
+    def bind(self, item_id: int, seen: int, at: datetime) -> list[Any]:
+        params = list(self.params)
+        for slot, value in zip(self.slots, (item_id, seen, seen + 1, _to_db_time(at)), strict=True):
+            params[slot] = value
+        return params
+
+
+def _to_db_time(at: datetime) -> Any:
+    # No instance, as the query builder passes none for an UPDATE's values.
+    return OutboxItem._meta.fields_map["next_attempt_at"].to_db_value(at, None)  # type: ignore[arg-type]
+
+
+_claim_statements: dict[tuple[str, type], _ClaimStatement] = {}
+
+
+def claim_statement(db: Any) -> _ClaimStatement:
+    """The claim UPDATE for `db`'s dialect, written on first use."""
+    key = (db.capabilities.dialect, db.query_class)
+    statement = _claim_statements.get(key)
+    if statement is None:
+        statement = _claim_statements[key] = _ClaimStatement.build(db)
+    return statement
+
+
 async def _claim(item: OutboxItem, at: datetime, sending_timeout: float) -> bool:
     """Make `item` ours with one conditional UPDATE. `attempts` grows on every claim, so it
     works as a version: of several workers that read the same row, exactly one claims it."""
-    claimed = await OutboxItem.filter(
-        id=item.id, attempts=item.attempts, status__in=("pending", "sending")
-    ).update(status="sending", attempts=item.attempts + 1,
-             next_attempt_at=at + timedelta(seconds=sending_timeout))
+    db = OutboxItem._meta.db
+    statement = claim_statement(db)
+    claimed, _ = await db.execute_query(
+        statement.sql, statement.bind(item.id, item.attempts, at + timedelta(seconds=sending_timeout)))
     if claimed:
         item.status, item.attempts = "sending", item.attempts + 1
     return bool(claimed)

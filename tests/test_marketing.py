@@ -19,7 +19,7 @@ from inboxbot.errors import ConfigError
 from inboxbot.marketing import SuppressionEvent, make_target, make_targets
 from inboxbot.marketing import manage
 from inboxbot.marketing.file import FileTarget
-from inboxbot.marketing.pushes import deliver_pushes, enqueue, new_event
+from inboxbot.marketing.pushes import deliver_pushes, enqueue, enqueue_new, new_event
 from inboxbot.store import close_store, open_store
 from inboxbot.store.models import Suppression, SuppressionLog, SuppressionPush
 from inboxbot.suppression import address_hash
@@ -333,6 +333,23 @@ async def test_enqueue_twice_is_one_row(store: None) -> None:
     assert await enqueue(event, ["a", "b"]) == 2
     assert await enqueue(event, ["a", "b"]) == 0
     assert await SuppressionPush.all().count() == 2
+
+
+async def test_enqueue_new_writes_the_rows_enqueue_writes(store: None) -> None:
+    """The one-INSERT path for a fresh event: field for field the rows of the checking path."""
+    def fields(row: SuppressionPush) -> tuple[Any, ...]:
+        return (row.target, row.action, row.address, row.address_hash, row.scope, row.event_at,
+                row.status, row.attempts, row.next_attempt_at, row.last_error, row.sent_at)
+
+    checked = new_event("suppress", "ab" * 32, "x@example.org", "all", T0)
+    fresh = new_event("suppress", "ab" * 32, "x@example.org", "all", T0)
+    assert await enqueue(checked, ["a", "b"]) == 2
+    assert await enqueue_new(fresh, ["a", "b"]) == 2
+    assert await enqueue_new(new_event("forget", "cd" * 32, None, "all", T0), []) == 0
+    by_event = {e.id: [fields(r) for r in await SuppressionPush.filter(event_id=e.id).order_by("id")]
+                for e in (checked, fresh)}
+    assert by_event[fresh.id] == by_event[checked.id] and len(by_event[fresh.id]) == 2
+    assert await SuppressionPush.all().count() == 4
 
 
 # -- file ---------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from tortoise.transactions import in_transaction
 
 from inboxbot.config import Settings
 from inboxbot.errors import InboxbotError
-from inboxbot.marketing.pushes import enqueue, new_event
+from inboxbot.marketing.pushes import enqueue, enqueue_new, new_event
 from inboxbot.store.models import Suppression, SuppressionLog, SuppressionPush
 from inboxbot.suppression import address_hash, normalise_address
 
@@ -62,7 +62,8 @@ async def add(settings: Settings, address: str, *, now: datetime, scope: str = "
                                  source=source[:200])
         await SuppressionLog.create(using_db=tx, at=now, actor=actor[:100], kind="add",
                                     address_hash=digest, scope=scope, detail=source)
-        await enqueue(new_event("suppress", digest, norm, scope, now), _target_names(settings), conn=tx)
+        await enqueue_new(new_event("suppress", digest, norm, scope, now), _target_names(settings),
+                          conn=tx)
     return True
 
 

@@ -65,6 +65,19 @@ async def enqueue(event: SuppressionEvent, targets: Sequence[str], *, conn: Any 
     return queued
 
 
+async def enqueue_new(event: SuppressionEvent, targets: Sequence[str], *, conn: Any = None) -> int:
+    """Queue an event that `new_event` has just made for each target, in one INSERT.
+
+    Its random id cannot be queued yet, so `enqueue`'s look for an existing row (a SELECT and a
+    savepoint per target) has nothing to find: the rows written are the same."""
+    rows = [SuppressionPush(event_id=event.id, target=name, action=event.action,
+                            address=event.address, address_hash=event.sha256, scope=event.scope,
+                            event_at=event.at, next_attempt_at=event.at) for name in targets]
+    if rows:
+        await SuppressionPush.bulk_create(rows, using_db=conn)
+    return len(rows)
+
+
 def _event(row: SuppressionPush) -> SuppressionEvent:
     return SuppressionEvent(row.event_id, row.action, row.address,  # type: ignore[arg-type]
                             row.address_hash, row.scope, row.event_at)
