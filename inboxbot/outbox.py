@@ -39,7 +39,6 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email import message_from_string, policy
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -139,16 +138,6 @@ async def _fail(item: OutboxItem, reason: str, on_failure: FailureHook | None) -
             await on_failure(item, reason, conn)
 
 
-async def _send(transport: Transport, payload: str) -> None:
-    """The stored message to the transport: as text where it takes that (the SMTP transport
-    sends it without parsing it again), else parsed."""
-    send_stored = getattr(transport, "send_stored", None)
-    if send_stored is not None:
-        await send_stored(payload)
-        return
-    await transport.send(message_from_string(payload, policy=policy.default))  # type: ignore[arg-type,unused-ignore]
-
-
 async def deliver_due(transport: Transport, now: Callable[[], datetime], *, limit: int = 50,
                       on_failure: FailureHook | None = None,
                       sending_timeout: float = SENDING_TIMEOUT,
@@ -172,7 +161,7 @@ async def deliver_due(transport: Transport, now: Callable[[], datetime], *, limi
             item.last_error = INTERRUPTED
             await item.save(update_fields=["last_error"])
         try:
-            await _send(transport, item.payload)
+            await transport.send_stored(item.payload)
         except PermanentError as exc:
             await _fail(item, str(exc), on_failure)
             log.error("outbox %s to %s refused permanently: %s", item.purpose,

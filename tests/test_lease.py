@@ -14,6 +14,7 @@ from inboxbot.outbox import deliver_due
 from inboxbot.store import close_store, open_store
 from inboxbot.store.lease import Lease, hold
 from inboxbot.store.models import MailboxLease, OutboxItem
+from inboxbot.transport import parse_stored
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -94,6 +95,9 @@ class SlowTransport:
     async def send(self, message: EmailMessage) -> None:
         await asyncio.sleep(0.01)
         self.sent.append(str(message["Message-ID"]))
+
+    async def send_stored(self, payload: str) -> None:
+        await self.send(parse_stored(payload))
 
 
 async def test_two_deliverers_never_send_the_same_item(store: str) -> None:

@@ -6,6 +6,7 @@ do not retry) and nothing else.
 
 from __future__ import annotations
 
+from email import message_from_string, policy
 from email.message import EmailMessage
 from typing import Protocol
 
@@ -15,7 +16,16 @@ from inboxbot.config import TransportSettings
 class Transport(Protocol):
     async def send(self, message: EmailMessage) -> None: ...
 
+    async def send_stored(self, payload: str) -> None:
+        """Send a message as the outbox stores it (`EmailMessage.as_string()`)."""
+        ...
+
     async def close(self) -> None: ...
+
+
+def parse_stored(payload: str) -> EmailMessage:
+    """A message stored by the outbox, parsed back into the EmailMessage it was written from."""
+    return message_from_string(payload, policy=policy.default)
 
 
 def make_transport(settings: TransportSettings) -> Transport:

@@ -12,6 +12,8 @@ import os
 from email.message import EmailMessage
 from pathlib import Path
 
+from inboxbot.transport import parse_stored
+
 
 class FolderTransport:
     def __init__(self, path: Path) -> None:
@@ -27,6 +29,9 @@ class FolderTransport:
 
     async def send(self, message: EmailMessage) -> None:
         await asyncio.to_thread(self._write, message)
+
+    async def send_stored(self, payload: str) -> None:
+        await self.send(parse_stored(payload))
 
     async def close(self) -> None:
         return None

@@ -25,7 +25,6 @@ import logging
 import ssl
 import time
 from collections.abc import Awaitable, Callable
-from email import message_from_string
 from email import policy as email_policy
 from email.message import EmailMessage
 from email.parser import HeaderParser
@@ -37,6 +36,7 @@ from inboxbot.config import TransportSettings, plain_login_refused
 from inboxbot.errors import ConfigError, PermanentError, TransientError
 from inboxbot.logs import redact_text
 from inboxbot.oauth import OAuthTokens, TokenSource, sasl_response
+from inboxbot.transport import parse_stored
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class SmtpTransport:
         headers = HeaderParser(policy=email_policy.compat32).parsestr(payload, headersonly=True)
         sender, recipients = extract_sender(headers), extract_recipients(headers)
         if wire is None or sender is None or not recipients:
-            await self.send(message_from_string(payload, policy=email_policy.default))
+            await self.send(parse_stored(payload))
             return
 
         async def transaction(client: aiosmtplib.SMTP) -> None:
