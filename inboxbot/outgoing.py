@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timezone
 from email import quoprimime
 from email.headerregistry import Address as EmailAddress
@@ -103,18 +104,23 @@ _FOLDED: dict[tuple[str, str], str] = {}  # (name, value) -> folded line, for re
 _FOLDED_MAX = 512
 
 
-def _fold(name: str, value: str) -> str:
+def _fold(name: str, value: str | EmailAddress) -> str:
     """`name: value` as the stdlib writes it (header_store_parse, then fold)."""
     return POLICY.fold(*POLICY.header_store_parse(name, value))
 
 
-def _fold_kept(name: str, value: str) -> str:
-    line = _FOLDED.get((name, value))
+def _kept(key: tuple[str, str], make: Callable[[], str]) -> str:
+    """The folded line under `key`, made once while the (bounded) memo keeps it."""
+    line = _FOLDED.get(key)
     if line is None:
         if len(_FOLDED) >= _FOLDED_MAX:
             _FOLDED.clear()
-        line = _FOLDED[(name, value)] = _fold(name, value)
+        line = _FOLDED[key] = make()
     return line
+
+
+def _fold_kept(name: str, value: str) -> str:
+    return _kept((name, value), lambda: _fold(name, value))
 
 
 def _line(name: str, value: str) -> str:
@@ -128,11 +134,9 @@ def _line(name: str, value: str) -> str:
 
 
 def _from_line(sender: str, sender_name: str) -> str:
-    key = ("\0From", f"{sender_name}\0{sender}")  # not a header name: no clash with _fold_kept's
-    line = _FOLDED.get(key)
-    if line is None:
-        line = _FOLDED[key] = POLICY.fold(*POLICY.header_store_parse("From", _sender(sender, sender_name)))
-    return line
+    # "\0From" is not a header name: no clash with _fold_kept's keys.
+    return _kept(("\0From", f"{sender_name}\0{sender}"),
+                 lambda: _fold("From", _sender(sender, sender_name)))
 
 
 def message_text(out: Outgoing, *, sender: str, sender_name: str = "",
