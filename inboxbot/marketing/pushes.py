@@ -57,10 +57,7 @@ async def enqueue(event: SuppressionEvent, targets: Sequence[str], *, conn: Any 
     queued = 0
     for name in targets:
         _, created = await SuppressionPush.get_or_create(
-            event_id=event.id, target=name, using_db=conn,
-            defaults={"action": event.action, "address": event.address, "address_hash": event.sha256,
-                      "scope": event.scope, "event_at": event.at, "next_attempt_at": event.at},
-        )
+            event_id=event.id, target=name, using_db=conn, defaults=_queued_fields(event))
         queued += int(created)
     return queued
 
@@ -70,12 +67,16 @@ async def enqueue_new(event: SuppressionEvent, targets: Sequence[str], *, conn: 
 
     Its random id cannot be queued yet, so `enqueue`'s look for an existing row (a SELECT and a
     savepoint per target) has nothing to find: the rows written are the same."""
-    rows = [SuppressionPush(event_id=event.id, target=name, action=event.action,
-                            address=event.address, address_hash=event.sha256, scope=event.scope,
-                            event_at=event.at, next_attempt_at=event.at) for name in targets]
+    rows = [SuppressionPush(event_id=event.id, target=name, **_queued_fields(event)) for name in targets]
     if rows:
         await SuppressionPush.bulk_create(rows, using_db=conn)
     return len(rows)
+
+
+def _queued_fields(event: SuppressionEvent) -> dict[str, Any]:
+    """A push row's fields besides its event id and target, as first queued."""
+    return {"action": event.action, "address": event.address, "address_hash": event.sha256,
+            "scope": event.scope, "event_at": event.at, "next_attempt_at": event.at}
 
 
 def _event(row: SuppressionPush) -> SuppressionEvent:
