@@ -27,6 +27,11 @@ from inboxbot.domain import Intent, Verdict
 LABELS: tuple[str, ...] = tuple(i.value for i in Intent)
 
 
+def _share(part: float, whole: float) -> float:
+    """part / whole, and 0.0 where there is nothing to divide (no predictions, no gold)."""
+    return part / whole if whole else 0.0
+
+
 @dataclass
 class Report:
     total: int = 0
@@ -51,14 +56,13 @@ class Report:
 
     def f1(self, label: str) -> tuple[float, float, float]:
         tp, fp, fn = self.tp[label], self.fp[label], self.fn[label]
-        p = tp / (tp + fp) if tp + fp else 0.0
-        r = tp / (tp + fn) if tp + fn else 0.0
-        return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+        p, r = _share(tp, tp + fp), _share(tp, tp + fn)
+        return p, r, _share(2 * p * r, p + r)
 
     def decided_precision(self, label: str) -> float:
         """Precision of `label` with review-flagged mistakes set aside (see the module docstring)."""
         tp, fp = self.tp[label], self.fp[label] - self.review_fp[label]
-        return tp / (tp + fp) if tp + fp else 0.0
+        return _share(tp, tp + fp)
 
     @property
     def macro_f1(self) -> float:
@@ -67,23 +71,23 @@ class Report:
 
     @property
     def extra_precision(self) -> float:
-        return self.extra_tp / (self.extra_tp + self.extra_fp) if self.extra_tp + self.extra_fp else 0.0
+        return _share(self.extra_tp, self.extra_tp + self.extra_fp)
 
     @property
     def extra_recall(self) -> float:
-        return self.extra_tp / (self.extra_tp + self.extra_fn) if self.extra_tp + self.extra_fn else 0.0
+        return _share(self.extra_tp, self.extra_tp + self.extra_fn)
 
     @property
     def accuracy(self) -> float:
-        return self.correct / self.total if self.total else 0.0
+        return _share(self.correct, self.total)
 
     @property
     def automated_precision(self) -> float:
-        return self.auto_tp / (self.auto_tp + self.auto_fp) if self.auto_tp + self.auto_fp else 0.0
+        return _share(self.auto_tp, self.auto_tp + self.auto_fp)
 
     @property
     def automated_recall(self) -> float:
-        return self.auto_tp / (self.auto_tp + self.auto_fn) if self.auto_tp + self.auto_fn else 0.0
+        return _share(self.auto_tp, self.auto_tp + self.auto_fn)
 
 
 def evaluate(classifier: Classifier, examples: Sequence[Example], batch: int = 64) -> Report:
