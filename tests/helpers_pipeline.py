@@ -88,3 +88,16 @@ async def pipeline(tmp: Path, settings: Settings | None = None) -> AsyncIterator
         yield PipelineRun(settings, processor, make_transport(settings.transport), clock)
     finally:
         await close_store()
+
+
+def poison_acknowledgements(processor: Processor) -> None:
+    """Make `processor`'s acknowledgement template raise for a letter whose subject holds
+    "POISON": a stage after classify failing on one message, the others untouched."""
+    original = processor.renderer.acknowledgement
+
+    def broken(**kw: Any) -> Any:
+        if "POISON" in kw["original_subject"]:
+            raise RuntimeError("template error")
+        return original(**kw)
+
+    processor.renderer.acknowledgement = broken  # type: ignore[method-assign]

@@ -20,6 +20,7 @@ from inboxbot.pipeline import Outcome, Processor
 from inboxbot.store import close_store, open_store
 from inboxbot.store.models import DeadLetter, MailboxCursor, OutboxItem, ProcessedMessage, Ticket
 from tests.crashharness import generate
+from tests.helpers_pipeline import poison_acknowledgements
 
 NOW = datetime(2026, 3, 3, 12, 0, tzinfo=UTC)
 
@@ -81,14 +82,7 @@ async def test_a_poison_message_sends_its_batch_back_to_one_transaction_each(tmp
     await open_store(settings.db_url)
     try:
         processor = Processor(settings, make_classifier(settings), clock=lambda: NOW)
-        original = processor.renderer.acknowledgement
-
-        def broken(**kw):  # type: ignore[no-untyped-def]
-            if "POISON" in kw["original_subject"]:
-                raise RuntimeError("template error")
-            return original(**kw)
-
-        processor.renderer.acknowledgement = broken  # type: ignore[method-assign]
+        poison_acknowledgements(processor)
         raws = mailbox(30)[:30]
         poison = raws[12].raw.replace(b"Subject: ", b"Subject: POISON ", 1)
         raws[12] = replace(raws[12], raw=poison)

@@ -20,6 +20,7 @@ from inboxbot.domain import Inbound, RawMessage, Verdict
 from inboxbot.pipeline import Processor
 from inboxbot.store import close_store, open_store
 from inboxbot.store.models import DeadLetter, OutboxItem, ProcessedMessage, Ticket
+from tests.helpers_pipeline import poison_acknowledgements
 
 CONFIG = """
 [organisation]
@@ -150,14 +151,7 @@ def test_a_stage_after_classify_raising_is_a_dead_letter_too(config: Path) -> No
 
     async def go(settings: Settings):  # type: ignore[no-untyped-def]
         processor = Processor(settings, make_classifier(settings))
-        original = processor.renderer.acknowledgement
-
-        def broken(**kw):  # type: ignore[no-untyped-def]
-            if "POISON" in kw["original_subject"]:
-                raise RuntimeError("template error")
-            return original(**kw)
-
-        processor.renderer.acknowledgement = broken  # type: ignore[method-assign]
+        poison_acknowledgements(processor)
         return await processor.process([mail(8, "POISON Delete my data"), mail(9, "Delete my data")],
                                        track_cursor=False)
 
