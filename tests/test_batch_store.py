@@ -18,7 +18,13 @@ from inboxbot.config import ClassifierSettings, Organisation, Settings
 from inboxbot.domain import RawMessage
 from inboxbot.pipeline import Outcome, Processor
 from inboxbot.store import close_store, open_store
-from inboxbot.store.models import DeadLetter, MailboxCursor, OutboxItem, ProcessedMessage, Ticket
+from inboxbot.store.models import (
+    DeadLetter,
+    MailboxCursor,
+    OutboxItem,
+    ProcessedMessage,
+    Ticket,
+)
 from tests.crashharness import generate
 from tests.helpers_pipeline import poison_acknowledgements
 
