@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import email
 import email.policy
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from email.message import EmailMessage
 
 import pytest
@@ -32,10 +34,20 @@ def through(proxy: FaultProxy) -> SmtpTransport:
     return SmtpTransport(TransportSettings(host=proxy.host, port=proxy.port, security="plain"))
 
 
-async def test_a_burst_of_sends_uses_one_connection(smtp_server: RecordingSMTP) -> None:
+@asynccontextmanager
+async def proxied(smtp_server: RecordingSMTP) -> AsyncIterator[tuple[FaultProxy, SmtpTransport]]:
+    """A transport reaching the server through a counting proxy; closed and stopped after."""
     proxy = FaultProxy(smtp_server.host, smtp_server.port).start()
     transport = through(proxy)
     try:
+        yield proxy, transport
+    finally:
+        await transport.close()  # a no-op where the test closed it already
+        proxy.stop()
+
+
+async def test_a_burst_of_sends_uses_one_connection(smtp_server: RecordingSMTP) -> None:
+    async with proxied(smtp_server) as (proxy, transport):
         for n in range(5):
             await transport.send(message(n))
         got = await smtp_server.wait_for(5)
@@ -43,34 +55,25 @@ async def test_a_burst_of_sends_uses_one_connection(smtp_server: RecordingSMTP) 
         assert proxy.accepted == 1
         await transport.close()
         assert proxy.client_bytes.count(b"QUIT") == 1  # closed politely, once
-    finally:
-        proxy.stop()
 
 
 async def test_a_connection_cut_while_idle_is_replaced_without_a_failure(
     smtp_server: RecordingSMTP, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(smtp_module, "REUSE_IDLE", 0.0)  # always check a kept connection first
-    proxy = FaultProxy(smtp_server.host, smtp_server.port).start()
-    transport = through(proxy)
-    try:
+    async with proxied(smtp_server) as (proxy, transport):
         await transport.send(message(1))
         proxy.drop_all()  # the server side went away between two sends
         await transport.send(message(2))
         got = await smtp_server.wait_for(2)
         assert [r.rcpt_tos for r in got] == [["anna.1@example.org"], ["anna.2@example.org"]]
         assert proxy.accepted == 2
-    finally:
-        await transport.close()
-        proxy.stop()
 
 
 async def test_a_cut_during_a_send_fails_that_send_and_the_next_reconnects(
     smtp_server: RecordingSMTP,
 ) -> None:
-    proxy = FaultProxy(smtp_server.host, smtp_server.port).start()
-    transport = through(proxy)
-    try:
+    async with proxied(smtp_server) as (proxy, transport):
         await transport.send(message(1))
         proxy.drop_on(b"DATA")
         with pytest.raises(TransientError):  # unknown whether it arrived: the outbox decides
@@ -79,25 +82,17 @@ async def test_a_cut_during_a_send_fails_that_send_and_the_next_reconnects(
         got = await smtp_server.wait_for(2)
         assert [r.rcpt_tos for r in got] == [["anna.1@example.org"], ["anna.3@example.org"]]
         assert proxy.accepted == 2
-    finally:
-        await transport.close()
-        proxy.stop()
 
 
 async def test_a_connection_is_used_for_at_most_max_per_connection_messages(
     smtp_server: RecordingSMTP, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(smtp_module, "MAX_PER_CONNECTION", 2)
-    proxy = FaultProxy(smtp_server.host, smtp_server.port).start()
-    transport = through(proxy)
-    try:
+    async with proxied(smtp_server) as (proxy, transport):
         for n in range(5):
             await transport.send(message(n))
         await smtp_server.wait_for(5)
         assert proxy.accepted == 3
-    finally:
-        await transport.close()
-        proxy.stop()
 
 
 
