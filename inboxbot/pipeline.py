@@ -77,6 +77,20 @@ class Outcome:
     withheld: str | None
 
 
+# A parsed message, or what the parser raised on it (the message becomes a dead letter).
+Parsed = Inbound | BaseException
+
+
+def parse_all(raws: Sequence[RawMessage]) -> list[Parsed]:
+    parsed: list[Parsed] = []
+    for raw in raws:
+        try:
+            parsed.append(parse(raw.raw, received_at=raw.internaldate))
+        except Exception as exc:  # noqa: BLE001 - any parser failure makes a dead letter
+            parsed.append(exc)
+    return parsed
+
+
 @dataclass(frozen=True)
 class Ready:
     """One message after `prepare`: parsed and classified, or the stage that failed and why."""
@@ -149,13 +163,19 @@ class Processor:
         Touches no database, so the worker runs it for one batch while storing the previous."""
         return await asyncio.to_thread(self._prepare_sync, list(raws))
 
+    async def parse(self, raws: Sequence[RawMessage]) -> list[Parsed]:
+        """The first half of `prepare`, in a thread of its own: the worker parses the next
+        batch while this one is classified, so the model's thread only runs the classifier."""
+        return await asyncio.to_thread(parse_all, list(raws))
+
+    async def classify(self, raws: Sequence[RawMessage], parsed: Sequence[Parsed]) -> list[Ready]:
+        """The second half of `prepare`, for what `parse` returned for the same `raws`."""
+        return await asyncio.to_thread(self._classify_parsed, list(raws), list(parsed))
+
     def _prepare_sync(self, raws: list[RawMessage]) -> list[Ready]:
-        parsed: list[Inbound | BaseException] = []
-        for raw in raws:
-            try:
-                parsed.append(parse(raw.raw, received_at=raw.internaldate))
-            except Exception as exc:  # noqa: BLE001 - any parser failure makes a dead letter
-                parsed.append(exc)
+        return self._classify_parsed(raws, parse_all(raws))
+
+    def _classify_parsed(self, raws: list[RawMessage], parsed: list[Parsed]) -> list[Ready]:
         good = [m for m in parsed if isinstance(m, Inbound)]
         unsubscribe_to = self.settings.suppression.list_unsubscribe_addresses
         verdicts = iter([
@@ -163,7 +183,7 @@ class Processor:
             for m, v in zip(good, self._classify(good))
         ])
         ready: list[Ready] = []
-        for raw, item in zip(raws, parsed):
+        for raw, item in zip(raws, parsed, strict=True):
             if isinstance(item, BaseException):
                 ready.append(Ready(raw, failed="parse", error=item))
                 continue

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from tortoise.exceptions import IntegrityError
 
 from inboxbot.config import MailboxSettings, Settings
+from inboxbot.domain import RawMessage
 from inboxbot.digest import queue_digest
 from inboxbot.errors import PermanentError, TransientError
 from inboxbot.marketing import SuppressionTarget, make_targets
@@ -25,7 +26,7 @@ from inboxbot.marketing.pushes import deliver_pushes
 from inboxbot.oauth import TokenError, TokenSources
 from inboxbot.metrics import Metrics
 from inboxbot.outbox import deliver_due, pending_count
-from inboxbot.pipeline import TRANSIENT_DB_ERRORS, Outcome, Processor, Ready, utc_now
+from inboxbot.pipeline import TRANSIENT_DB_ERRORS, Outcome, Parsed, Processor, Ready, utc_now
 from inboxbot.reminders import queue_reminders
 from inboxbot.source.maildir import MaildirFolder
 from inboxbot.store.lease import Lease, hold, worker_id
@@ -243,30 +244,46 @@ class Worker:
     async def _drain(self, folder: ImapFolder, after: int, batch: int) -> int:
         """Handle every message after UID `after`; return the last UID stored.
 
-        Pipelined one batch deep: while batch k is stored (decide, act, one transaction), batch
-        k+1 is fetched, parsed and classified (the model runs in a thread and releases the
-        GIL), so the model, the database and IMAP work at once. Memory stays bounded: one batch
-        is stored while at most one more is read ahead. Only the store moves the cursor, so a
-        read-ahead batch that is dropped (error, stop) is simply fetched again next time."""
+        A pipeline three stages deep: while batch k is stored (decide, act, one transaction),
+        batch k+1 is classified (the model runs in a thread and releases the GIL) and batch k+2
+        is fetched and parsed in another thread. So the model never waits on IMAP or on the
+        parser, and the database works at the same time. Memory stays bounded: one batch is
+        stored, at most one is classified and one more fetched. Only the store moves the
+        cursor, so a read-ahead batch that is dropped (error, stop) is fetched again next time."""
+        tasks: set[asyncio.Task[Any]] = set()
 
-        async def read(uid: int) -> list[Ready]:
+        def start(coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+            task = asyncio.create_task(coro)
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)  # a done task's batch is not kept
+            return task
+
+        async def fetch(uid: int) -> tuple[list[RawMessage], list[Parsed]]:
             raws = await folder.fetch_after(uid, batch)
-            return await self.processor.prepare(raws) if raws else []
+            return raws, (await self.processor.parse(raws) if raws else [])
 
-        # `fresh`: the read in `ahead` began after the last store. Only such a read finding
-        # nothing ends the drain: mail that came while a batch was stored is picked up now,
-        # not one IDLE round later (Dovecot announces such mail with IDLE's "+ idling", and
-        # ImapFolder ends the wait on it, but that costs an IDLE, a DONE and a NOOP first).
-        ahead, fresh = asyncio.create_task(read(after)), True
+        async def prepare(fetched: asyncio.Task[Any]) -> tuple[list[Ready], asyncio.Task[Any] | None]:
+            raws, parsed = await fetched
+            if not raws:
+                return [], None
+            following = start(fetch(raws[-1].uid))  # batch k+2, while this one is classified
+            return await self.processor.classify(raws, parsed), following
+
+        # `fresh`: the fetch behind `ahead` began after the last store. Only such a fetch
+        # finding nothing ends the drain: mail that came while a batch was stored is picked up
+        # now, not one IDLE round later (Dovecot announces such mail with IDLE's "+ idling",
+        # and ImapFolder ends the wait on it, but that costs an IDLE, a DONE and a NOOP first).
+        ahead, fresh = start(prepare(start(fetch(after)))), True
         try:
             while not self.stop.is_set():
-                ready = await ahead
+                ready, following = await ahead
                 if not ready:
                     if fresh:
                         return after
-                    ahead, fresh = asyncio.create_task(read(after)), True
+                    ahead, fresh = start(prepare(start(fetch(after)))), True
                     continue
-                ahead, fresh = asyncio.create_task(read(ready[-1].raw.uid)), False
+                assert following is not None  # a batch with messages always starts the next fetch
+                ahead, fresh = start(prepare(following)), False
                 await self._processed(await self.processor.store(ready, track_cursor=True))
                 after = ready[-1].raw.uid
                 try:
@@ -278,9 +295,10 @@ class Worker:
                         raise
             return after
         finally:
-            if not ahead.done():
-                ahead.cancel()
-            await asyncio.gather(ahead, return_exceptions=True)
+            left = list(tasks)
+            for task in left:
+                task.cancel()
+            await asyncio.gather(*left, return_exceptions=True)
 
     def _reconnect_delay(self, failures: int) -> float:
         """Exponential backoff with jitter: base, 2*base, 4*base ... up to reconnect_max, each
