@@ -256,6 +256,8 @@ def classifier_bench(config: Path, items: list[Generated], sample: int) -> dict[
         start = time.perf_counter()
         clf.classify([m])
         lat.append(time.perf_counter() - start)
+    # The ratio in (b) and (c) is taken to the better of the two batch sizes, the stricter test.
+    out["batched"] = max(out["batch32"], out["batch64"])
     out["single_p50_ms"] = 1000 * statistics.median(lat)
     out["single_rate"] = 1 / statistics.mean(lat)
     return out
@@ -334,7 +336,7 @@ def main() -> int:
                 if c_done != n or c_rc:
                     problems.append(f"(c) recorded {c_done}/{n}, exit {c_rc}")
                 c_row = (f"{n / c_s:7.1f} msg/s  ({c_s:.1f} s; {c_tickets} tickets, {c_acks} acks; "
-                         f"{n / c_s / a_rate:.3f} of (a), {n / c_s / e['batch64']:.2f} of (e) batched)")
+                         f"{n / c_s / a_rate:.3f} of (a), {n / c_s / e['batched']:.2f} of (e) batched)")
 
         # (d) IDLE latency on a fresh store and mailbox
         smtp.clear()
@@ -344,7 +346,7 @@ def main() -> int:
             problems.append(f"(d) {missing} messages got no acknowledgement within 10 s")
 
     ms = [1000 * x for x in lat]
-    ratio = b_rate / e["batch64"]
+    ratio = b_rate / e["batched"]
     # Where (b)'s CPU went: the model's share from (e)'s CPU per message (all threads), the
     # rest (start-up, IMAP, parsing, the store, SMTP) is everything else. On `cores` cores no
     # run can beat cores / (CPU per message).
@@ -362,12 +364,12 @@ def main() -> int:
         ("(a) bare FETCH, batches of 200", f"{a_rate:7.1f} msg/s  ({secs:.2f} s over IMAPS)"),
         ("(b) run --once, SQLite", f"{b_rate:7.1f} msg/s  ({b_s:.1f} s incl. start-up; {tickets} tickets, "
                                   f"{len(acks)} acks; {b_rate / a_rate:.3f} of (a), "
-                                  f"{b_rate / e['batch64']:.2f} of (e) batched)"),
+                                  f"{b_rate / e['batched']:.2f} of (e) batched)"),
         ("(b) CPU of the worker", f"{b_cpu:.1f} s ({1000 * b_cpu / n:.1f} ms/msg): main thread {b_main:.1f} s, "
                                   f"other threads {b_cpu - b_main:.1f} s; model by (e)'s CPU per message "
                                   f"~{model_cpu:.1f} s ({1000 * e['cpu64']:.1f} ms/msg), everything else "
                                   f"~{b_cpu - model_cpu:.1f} s; bound on {cores} cores {bound:.0f} msg/s = "
-                                  f"{bound / e['batch64']:.2f} of (e)"),
+                                  f"{bound / e['batched']:.2f} of (e)"),
         ("(b) / (e) batched, target >= 0.8", f"{ratio:.2f}: {'met' if ratio >= 0.8 else 'NOT met'}"),
         ("(b) 10,000 backlog in < 90 s", verdict_10k),
         ("load average at (b)", f"{load_b:.2f} (1 min, before the run)"),
