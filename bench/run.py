@@ -4,7 +4,8 @@
 
 (a) the limit: a bare imapclient FETCH of every body, in batches of the worker's fetch_batch;
 (b) `inboxbot run --once` (a child process) from empty to done on SQLite: every message recorded,
-    every acknowledgement received by the recording SMTP server; its ratio to (a) and (e);
+    every acknowledgement received by the recording SMTP server; its ratio to (a) and to (e)
+    (the better of its two batch sizes);
 (c) the same on PostgreSQL;
 (d) arrival-to-acknowledgement latency under IDLE: messages APPENDed one at a time to a running
     worker, from APPEND returning to the SMTP server holding the acknowledgement;
