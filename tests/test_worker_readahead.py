@@ -1,4 +1,4 @@
-"""The worker reads one batch ahead (fetch, parse, classify batch k+1 while batch k is stored).
+"""The worker reads ahead (batch k+2 fetched and parsed, k+1 classified, while batch k is stored).
 What that must not change: every message is stored once and in order, the cursor ends at the
 last UID, and mail that arrives while a batch is being stored is still picked up by the same
 round, not left for the next IDLE (which would not announce mail that came before it began).
@@ -13,8 +13,14 @@ from pathlib import Path
 import pytest
 
 from inboxbot.classify import make_classifier
-from inboxbot.config import ClassifierSettings, Organisation, Settings, TransportSettings
-from inboxbot.pipeline import Outcome, Processor, Ready
+from inboxbot.config import (
+    ClassifierSettings,
+    Organisation,
+    Settings,
+    TransportSettings,
+)
+from inboxbot.domain import RawMessage
+from inboxbot.pipeline import Outcome, Parsed, Processor, Ready
 from inboxbot.store import close_store, open_store
 from inboxbot.store.models import MailboxCursor, ProcessedMessage
 from inboxbot.transport import make_transport
@@ -31,6 +37,17 @@ def request(n: int) -> bytes:
         "Content-Type: text/plain; charset=utf-8\r\n\r\n"
         "Jag vill att ni raderar alla mina personuppgifter enligt artikel 17 GDPR.\r\n"
     ).encode()
+
+
+def batches_of_two(dovecot: Dovecot, user: MailUser, smtp: RecordingSMTP, state: Path) -> Settings:
+    return Settings(
+        organisation=Organisation(domain="example.com", reply_from="privacy@example.com",
+                                  dpo_email="dpo@example.com"),
+        mailboxes=(dovecot.mailbox_settings(user.name, fetch_batch=2, idle_timeout=30),),
+        transport=TransportSettings(kind="smtp", host=smtp.host, port=smtp.port, security="plain"),
+        classifier=ClassifierSettings(kind="rules"),
+        state_dir=state,
+    )
 
 
 class AppendingWhileStoring(Processor):
@@ -54,15 +71,7 @@ async def test_read_ahead_stores_everything_once_including_mail_that_came_meanwh
 ) -> None:
     for n in range(1, 6):
         await asyncio.to_thread(dovecot.append, mailbox_user.name, request(n))
-    settings = Settings(
-        organisation=Organisation(domain="example.com", reply_from="privacy@example.com",
-                                  dpo_email="dpo@example.com"),
-        mailboxes=(dovecot.mailbox_settings(mailbox_user.name, fetch_batch=2, idle_timeout=30),),
-        transport=TransportSettings(kind="smtp", host=smtp_server.host, port=smtp_server.port,
-                                    security="plain"),
-        classifier=ClassifierSettings(kind="rules"),
-        state_dir=tmp_path,
-    )
+    settings = batches_of_two(dovecot, mailbox_user, smtp_server, tmp_path)
     await open_store(settings.db_url)
     try:
         processor = AppendingWhileStoring(settings, dovecot, mailbox_user)
@@ -74,5 +83,53 @@ async def test_read_ahead_stores_everything_once_including_mail_that_came_meanwh
         assert (await MailboxCursor.get(account="privacy", folder="INBOX")).last_uid == 6
         assert sorted(r.rcpt_tos[0] for r in smtp_server.messages) == sorted(
             [f"nils.{n}@example.org" for n in range(1, 6)] + ["nils.99@example.org"])
+    finally:
+        await close_store()
+
+
+class WaitingForTheFetchAhead(Processor):
+    """The real processor, but classifying batch [3, 4] waits (up to 10 s) until batch [5] has
+    been fetched and parsed: with the three-stage pipeline that happens meanwhile; a worker that
+    fetched the next batch only after classifying this one would time out here."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings, make_classifier(settings))
+        self.parsed_five = asyncio.Event()
+        self.overlapped: bool | None = None
+        self.parsed: list[list[int]] = []
+
+    async def parse(self, raws: Sequence[RawMessage]) -> list[Parsed]:
+        out = await super().parse(raws)
+        self.parsed.append([r.uid for r in raws])
+        if raws and raws[0].uid == 5:
+            self.parsed_five.set()
+        return out
+
+    async def classify(self, raws: Sequence[RawMessage], parsed: Sequence[Parsed]) -> list[Ready]:
+        if raws[0].uid == 3:
+            try:
+                await asyncio.wait_for(self.parsed_five.wait(), 10)
+                self.overlapped = True
+            except TimeoutError:
+                self.overlapped = False
+        return await super().classify(raws, parsed)
+
+
+async def test_the_next_batch_is_fetched_and_parsed_while_one_is_classified(
+    dovecot: Dovecot, mailbox_user: MailUser, smtp_server: RecordingSMTP, tmp_path: Path
+) -> None:
+    for n in range(1, 6):
+        await asyncio.to_thread(dovecot.append, mailbox_user.name, request(n))
+    settings = batches_of_two(dovecot, mailbox_user, smtp_server, tmp_path)
+    await open_store(settings.db_url)
+    try:
+        processor = WaitingForTheFetchAhead(settings)
+        worker = Worker(settings, processor, make_transport(settings.transport), targets=[])
+        report = await worker.run(once=True)
+        assert not report.errors, report.errors
+        assert processor.overlapped is True
+        assert processor.parsed[:3] == [[1, 2], [3, 4], [5]]  # each batch parsed once, in order
+        assert await ProcessedMessage.all().count() == 5
+        assert (await MailboxCursor.get(account="privacy", folder="INBOX")).last_uid == 5
     finally:
         await close_store()
