@@ -7,8 +7,10 @@ Real Dovecot, aiosmtpd and SQLite; the rules classifier keeps it quick."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -50,6 +52,27 @@ def batches_of_two(dovecot: Dovecot, user: MailUser, smtp: RecordingSMTP, state:
     )
 
 
+P = TypeVar("P", bound=Processor)
+
+
+@asynccontextmanager
+async def drained_five(dovecot: Dovecot, user: MailUser, smtp: RecordingSMTP, state: Path,
+                       make_processor: Callable[[Settings], P]) -> AsyncIterator[P]:
+    """Five requests in the mailbox, one `run --once` over them in batches of two with the
+    processor made here; yields that processor with the store still open for the checks."""
+    for n in range(1, 6):
+        await asyncio.to_thread(dovecot.append, user.name, request(n))
+    settings = batches_of_two(dovecot, user, smtp, state)
+    await open_store(settings.db_url)
+    try:
+        processor = make_processor(settings)
+        report = await Worker(settings, processor, make_transport(settings.transport), targets=[]).run(once=True)
+        assert not report.errors, report.errors
+        yield processor
+    finally:
+        await close_store()
+
+
 class AppendingWhileStoring(Processor):
     """The real processor; as it finishes the last batch, a new message lands in the mailbox."""
 
@@ -69,22 +92,13 @@ class AppendingWhileStoring(Processor):
 async def test_read_ahead_stores_everything_once_including_mail_that_came_meanwhile(
     dovecot: Dovecot, mailbox_user: MailUser, smtp_server: RecordingSMTP, tmp_path: Path
 ) -> None:
-    for n in range(1, 6):
-        await asyncio.to_thread(dovecot.append, mailbox_user.name, request(n))
-    settings = batches_of_two(dovecot, mailbox_user, smtp_server, tmp_path)
-    await open_store(settings.db_url)
-    try:
-        processor = AppendingWhileStoring(settings, dovecot, mailbox_user)
-        worker = Worker(settings, processor, make_transport(settings.transport), targets=[])
-        report = await worker.run(once=True)
-        assert not report.errors, report.errors
+    async with drained_five(dovecot, mailbox_user, smtp_server, tmp_path,
+                            lambda s: AppendingWhileStoring(s, dovecot, mailbox_user)) as processor:
         assert processor.batches == [[1, 2], [3, 4], [5], [6]]  # in order, each once
         assert await ProcessedMessage.all().count() == 6
         assert (await MailboxCursor.get(account="privacy", folder="INBOX")).last_uid == 6
         assert sorted(r.rcpt_tos[0] for r in smtp_server.messages) == sorted(
             [f"nils.{n}@example.org" for n in range(1, 6)] + ["nils.99@example.org"])
-    finally:
-        await close_store()
 
 
 class WaitingForTheFetchAhead(Processor):
@@ -118,18 +132,8 @@ class WaitingForTheFetchAhead(Processor):
 async def test_the_next_batch_is_fetched_and_parsed_while_one_is_classified(
     dovecot: Dovecot, mailbox_user: MailUser, smtp_server: RecordingSMTP, tmp_path: Path
 ) -> None:
-    for n in range(1, 6):
-        await asyncio.to_thread(dovecot.append, mailbox_user.name, request(n))
-    settings = batches_of_two(dovecot, mailbox_user, smtp_server, tmp_path)
-    await open_store(settings.db_url)
-    try:
-        processor = WaitingForTheFetchAhead(settings)
-        worker = Worker(settings, processor, make_transport(settings.transport), targets=[])
-        report = await worker.run(once=True)
-        assert not report.errors, report.errors
+    async with drained_five(dovecot, mailbox_user, smtp_server, tmp_path, WaitingForTheFetchAhead) as processor:
         assert processor.overlapped is True
         assert processor.parsed[:3] == [[1, 2], [3, 4], [5]]  # each batch parsed once, in order
         assert await ProcessedMessage.all().count() == 5
         assert (await MailboxCursor.get(account="privacy", folder="INBOX")).last_uid == 5
-    finally:
-        await close_store()
