@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from tortoise.exceptions import IntegrityError
 
 from inboxbot.config import MailboxSettings, Settings
-from inboxbot.domain import RawMessage
 from inboxbot.digest import queue_digest
+from inboxbot.domain import RawMessage
 from inboxbot.errors import PermanentError, TransientError
 from inboxbot.marketing import SuppressionTarget, make_targets
 from inboxbot.marketing.pushes import deliver_pushes
@@ -269,18 +269,21 @@ class Worker:
             following = start(fetch(raws[-1].uid))  # batch k+2, while this one is classified
             return await self.processor.classify(raws, parsed), following
 
+        def read(uid: int) -> asyncio.Task[Any]:
+            return start(prepare(start(fetch(uid))))
+
         # `fresh`: the fetch behind `ahead` began after the last store. Only such a fetch
         # finding nothing ends the drain: mail that came while a batch was stored is picked up
         # now, not one IDLE round later (Dovecot announces such mail with IDLE's "+ idling",
         # and ImapFolder ends the wait on it, but that costs an IDLE, a DONE and a NOOP first).
-        ahead, fresh = start(prepare(start(fetch(after)))), True
+        ahead, fresh = read(after), True
         try:
             while not self.stop.is_set():
                 ready, following = await ahead
                 if not ready:
                     if fresh:
                         return after
-                    ahead, fresh = start(prepare(start(fetch(after)))), True
+                    ahead, fresh = read(after), True
                     continue
                 assert following is not None  # a batch with messages always starts the next fetch
                 ahead, fresh = start(prepare(following)), False
