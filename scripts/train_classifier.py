@@ -73,6 +73,9 @@ flattered CV), and the settings above were checked again: l2 0.01 / 0.1, --rule-
                                                      and it would ship every train embedding
 2026-11-23, 1,056 more fresh letters (64 per language, 96 Italian, same weighting; 3,500 train
 letters), settings unchanged: 0.923 / 0.927 (0.924 / 0.928 before); Italian 0.938 out of fold.
+2026-11-23, 800 more fresh letters (96 Finnish; 64 in each of no, it, nl, da, pl, pt, sv, en;
+3,949 train letters), settings unchanged: 0.924 / 0.928; Finnish still the lowest out of fold
+(0.877), then Swedish (0.896) and Polish (0.907).
 After choosing by CV, `inboxbot eval` on the held-out split, run once: 0.894 / 0.903 (before the
 restriction phrases 0.897 / 0.906; restriction recall 0.70, was 0.73): the CV gain did not carry
 over, within a couple of letters either way.
