@@ -1,5 +1,5 @@
-"""The long-running worker: one watcher per mailbox folder, one outbox deliverer, one pusher of
-suppressions to the marketing systems.
+"""The long-running worker: one watcher per mailbox folder, and the chores beside them
+(inboxbot.chores: the outbox, suppression pushes, reminders, the digest).
 
 `run(once=True)` processes what is there, delivers what it can, and returns; `run()` keeps
 watching (IDLE, or polling where IDLE is missing) until `stop` is set (SIGTERM).
@@ -11,28 +11,22 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from tortoise.exceptions import IntegrityError
-
+from inboxbot.chores import Chores, RunReport, sleep_unless
 from inboxbot.config import MailboxSettings, Settings
-from inboxbot.digest import queue_digest
 from inboxbot.domain import RawMessage
 from inboxbot.errors import PermanentError, TransientError
 from inboxbot.marketing import SuppressionTarget, make_targets
-from inboxbot.marketing.pushes import deliver_pushes
-from inboxbot.oauth import TokenError, TokenSources
 from inboxbot.metrics import Metrics
-from inboxbot.outbox import deliver_due, pending_count
+from inboxbot.oauth import TokenError, TokenSources
+from inboxbot.outbox import pending_count
 from inboxbot.pipeline import TRANSIENT_DB_ERRORS, Outcome, Parsed, Processor, Ready, utc_now
-from inboxbot.reminders import queue_reminders
 from inboxbot.source.maildir import MaildirFolder
 from inboxbot.store.lease import Lease, hold, worker_id
-from inboxbot.store.models import MailboxCursor, OutboxItem
+from inboxbot.store.models import MailboxCursor
 from inboxbot.transport import Transport
-from inboxbot.undelivered import notify_undelivered
 
 if TYPE_CHECKING:
     from inboxbot.source.imap import ImapFolder
@@ -41,17 +35,6 @@ log = logging.getLogger(__name__)
 
 RECONNECT_MAX = 300.0  # seconds: the longest wait between reconnect attempts
 RECONNECT_BASE = 1.0  # seconds: the first retry after a dropped connection (then doubling)
-REMINDER_INTERVAL = 3600.0  # seconds between deadline checks; each reminder goes out once
-DIGEST_INTERVAL = 300.0  # seconds between digest checks: it goes out within minutes of its slot
-
-
-@dataclass
-class RunReport:
-    outcomes: list[Outcome] = field(default_factory=list)
-    sent: int = 0
-    pending: int = 0
-    pushed: int = 0  # suppression events delivered to marketing systems
-    errors: list[str] = field(default_factory=list)
 
 
 class Worker:
@@ -60,19 +43,18 @@ class Worker:
                  targets: Sequence[SuppressionTarget] | None = None,
                  metrics: Metrics | None = None) -> None:
         self.settings = settings
-        self.targets = list(targets) if targets is not None else make_targets(settings)
+        self.metrics = metrics or Metrics.disabled()
         self.processor = processor
-        self.transport = transport
         self.clock = clock
         self.stop = asyncio.Event()
-        self.outbox_wakeup = asyncio.Event()
-        self.push_wakeup = asyncio.Event()
         self.report = RunReport()
+        self.chores = Chores(settings, processor.renderer, transport, clock,
+                             targets if targets is not None else make_targets(settings),
+                             self.metrics, self.report, self.stop)
         self.worker_id = settings.worker_id or worker_id()
         self.reconnect_base = RECONNECT_BASE
         self.reconnect_max = RECONNECT_MAX
         self.tokens = TokenSources()  # OAuth logins: one cached token per mailbox, across reconnects
-        self.metrics = metrics or Metrics.disabled()
         # Ready (for systemd) once every watcher has tried its mailbox: opened it, failed (and
         # recorded why), or found it leased to another worker.
         self.ready = asyncio.Event()
@@ -97,40 +79,33 @@ class Worker:
             # and the database, which the model's time in its thread leaves room for. What is
             # left (and reminders, the digest) goes out after, as before.
             watching = asyncio.Event()
-            deliverer = asyncio.create_task(self._deliver_while(watching))
+            deliverer = asyncio.create_task(self.chores.deliver_while(watching))
             try:
                 await asyncio.gather(*watchers.values())
             finally:
                 watching.set()
-                self.outbox_wakeup.set()
+                self.chores.outbox_wakeup.set()
                 await deliverer
-            await self._remind()
-            await self._digest()
-            await self._deliver_all()
-            await self._push_all()
-            await self._close_transport()
+            await self.chores.remind()
+            await self.chores.digest()
+            await self.chores.deliver_all()
+            await self.chores.push_all()
+            await self.chores.close_transport()
             self.report.pending = await pending_count()
             return self.report
-        loops = {**watchers, "outbox": self._deliver_forever(), "reminders": self._remind_forever(),
-                 "digest": self._digest_forever()}
-        if self.targets:
-            loops["pushes"] = self._push_forever()
+        chores = self.chores
+        loops = {**watchers, "outbox": chores.deliver_forever(), "reminders": chores.remind_forever(),
+                 "digest": chores.digest_forever()}
+        if chores.targets:
+            loops["pushes"] = chores.push_forever()
         self.tasks = {name: asyncio.create_task(loop, name=name) for name, loop in loops.items()}
         await self.stop.wait()
         for t in self.tasks.values():
             t.cancel()
         await asyncio.gather(*self.tasks.values(), return_exceptions=True)
-        await self._close_transport()
+        await self.chores.close_transport()
         self.report.pending = await pending_count()
         return self.report
-
-    async def _close_transport(self) -> None:
-        """Let go of the kept SMTP connection (a QUIT); a failure here loses nothing."""
-        if self.transport is not None:
-            try:
-                await self.transport.close()
-            except Exception:  # noqa: BLE001 - stopping anyway
-                log.debug("closing the transport failed", exc_info=True)
 
     def dead_tasks(self) -> list[str]:
         """Loops that ended while the worker should be running: a bug, or a crash inside one.
@@ -150,9 +125,9 @@ class Worker:
         self.report.outcomes.extend(outcomes)
         self.metrics.count_outcomes(outcomes)
         if any(o.suppressed for o in outcomes):
-            self.push_wakeup.set()
+            self.chores.push_wakeup.set()
         if any(o.acknowledged or o.outcome in ("ticket", "follow_up") for o in outcomes):
-            self.outbox_wakeup.set()
+            self.chores.outbox_wakeup.set()
 
     def _lease(self, account: str, folder: str) -> Lease:
         return Lease(account, folder, self.worker_id, ttl=self.settings.lease_ttl)
@@ -335,122 +310,5 @@ class Worker:
         except TRANSIENT_DB_ERRORS:
             pass
 
-    # -- reminders ---------------------------------------------------------------------------
-
-    async def _remind(self) -> None:
-        try:
-            if await queue_reminders(self.settings, self.processor.renderer, self.clock()):
-                self.outbox_wakeup.set()
-        except TRANSIENT_DB_ERRORS as exc:
-            log.warning("reminders: %s", exc)
-        except IntegrityError:
-            # Another worker queued the same reminder between our check and our insert; its
-            # dedupe key won. What is left of this round is done by that worker's round.
-            log.info("reminders: queued by another worker")
-
-    async def _remind_forever(self) -> None:
-        while not self.stop.is_set():
-            await self._remind()
-            await self._sleep(REMINDER_INTERVAL)
-
-    # -- weekly digest -----------------------------------------------------------------------
-
-    async def _digest(self) -> None:
-        """Queue the weekly digest if it is owed; the store decides, so restarts are safe."""
-        try:
-            if await queue_digest(self.settings, self.clock()):
-                self.outbox_wakeup.set()
-        except TRANSIENT_DB_ERRORS as exc:
-            log.warning("digest: %s", exc)
-        except Exception:  # noqa: BLE001 - a broken digest template must not stop the mail
-            log.exception("digest could not be made; will try again at the next check")
-
-    async def _digest_forever(self) -> None:
-        while not self.stop.is_set():
-            await self._digest()
-            await self._sleep(DIGEST_INTERVAL)
-
-    # -- outbox ------------------------------------------------------------------------------
-
-    async def _undelivered(self, item: OutboxItem, reason: str, conn: object) -> None:
-        await notify_undelivered(self.settings, self.processor.renderer, item, reason, conn, self.clock())
-
-    async def _deliver_round(self) -> tuple[int, int]:
-        """One round of the outbox: (sent, failed), the sent counted in the report."""
-        sent, failed = await deliver_due(self.transport, self.clock, on_failure=self._undelivered,
-                                         sending_timeout=self.settings.sending_timeout,
-                                         on_result=self.metrics.count_delivery)
-        self.report.sent += sent
-        return sent, failed
-
-    async def _deliver_all(self) -> None:
-        """--once: deliver until nothing is due, or the transport refuses for now."""
-        while True:
-            sent, failed = await self._deliver_round()
-            if failed or not sent:
-                return
-
-    async def _deliver_while(self, done: asyncio.Event) -> None:
-        """--once: deliver what the pipeline queues until `done`. Stops early, leaving the rest
-        to the final round, when the transport refuses for now or the database is busy."""
-        while not done.is_set():
-            self.outbox_wakeup.clear()
-            try:
-                sent, failed = await self._deliver_round()
-            except TRANSIENT_DB_ERRORS as exc:
-                log.warning("outbox: %s", exc)
-                return
-            if failed:
-                return
-            if not sent:
-                await self.outbox_wakeup.wait()
-
-    async def _deliver_forever(self) -> None:
-        while not self.stop.is_set():
-            # Cleared before looking, not after: a wakeup that comes while deliver_due runs
-            # (a batch committed after its SELECT) must start another round at once, not be
-            # wiped and left to outbox_interval (it was: IDLE latency p95 = outbox_interval).
-            self.outbox_wakeup.clear()
-            try:
-                sent, _ = await self._deliver_round()
-                if sent:
-                    continue
-            except TRANSIENT_DB_ERRORS as exc:
-                log.warning("outbox: %s", exc)
-            try:
-                await asyncio.wait_for(self.outbox_wakeup.wait(), self.settings.outbox_interval)
-            except TimeoutError:
-                pass
-
-    # -- suppression pushes ------------------------------------------------------------------
-
-    async def _push_all(self) -> None:
-        """--once: one round; a target that defers is retried by the next run."""
-        if not self.targets:
-            return
-        try:
-            result = await deliver_pushes(self.targets, self.clock, in_flight=self.settings.sending_timeout)
-        except TRANSIENT_DB_ERRORS as exc:
-            log.warning("suppression pushes: %s", exc)
-            return
-        self.report.pushed += result.sent
-
-    async def _push_forever(self) -> None:
-        while not self.stop.is_set():
-            self.push_wakeup.clear()  # before the round, as in _deliver_forever
-            try:
-                result = await deliver_pushes(self.targets, self.clock, in_flight=self.settings.sending_timeout)
-                self.report.pushed += result.sent
-            except TRANSIENT_DB_ERRORS as exc:
-                log.warning("suppression pushes: %s", exc)
-            # Rows waiting on backoff are picked up by a later round; new suppressions wake us.
-            try:
-                await asyncio.wait_for(self.push_wakeup.wait(), self.settings.outbox_interval)
-            except TimeoutError:
-                pass
-
     async def _sleep(self, seconds: float) -> None:
-        try:
-            await asyncio.wait_for(self.stop.wait(), seconds)
-        except TimeoutError:
-            pass
+        await sleep_unless(self.stop, seconds)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-import inboxbot.worker as worker_module
+import inboxbot.chores as chores_module
 from inboxbot.classify import make_classifier
 from inboxbot.config import ClassifierSettings, Settings
 from inboxbot.pipeline import Processor
@@ -37,7 +37,7 @@ async def test_a_wakeup_during_a_round_brings_another_round(
     async def a_round(*args: Any, **kwargs: Any) -> Any:
         rounds.append(datetime.now())
         if len(rounds) == 1:  # a batch commits while this round runs
-            (worker.outbox_wakeup if loop == "outbox" else worker.push_wakeup).set()
+            (worker.chores.outbox_wakeup if loop == "outbox" else worker.chores.push_wakeup).set()
         else:
             second.set()
         if loop == "outbox":
@@ -47,9 +47,9 @@ async def test_a_wakeup_during_a_round_brings_another_round(
             sent = 0
         return Nothing()
 
-    monkeypatch.setattr(worker_module, "deliver_due", a_round)
-    monkeypatch.setattr(worker_module, "deliver_pushes", a_round)
-    task = asyncio.create_task(worker._deliver_forever() if loop == "outbox" else worker._push_forever())
+    monkeypatch.setattr(chores_module, "deliver_due", a_round)
+    monkeypatch.setattr(chores_module, "deliver_pushes", a_round)
+    task = asyncio.create_task(worker.chores.deliver_forever() if loop == "outbox" else worker.chores.push_forever())
     try:
         await asyncio.wait_for(second.wait(), 60)  # an hour without the fix
     finally:
