@@ -47,10 +47,10 @@ class RunReport:
     errors: list[str] = field(default_factory=list)
 
 
-async def sleep_unless(stop: asyncio.Event, seconds: float) -> None:
-    """Wait `seconds`, or less if `stop` is set meanwhile."""
+async def wait_at_most(event: asyncio.Event, seconds: float) -> None:
+    """Wait until `event` is set, but no longer than `seconds`."""
     try:
-        await asyncio.wait_for(stop.wait(), seconds)
+        await asyncio.wait_for(event.wait(), seconds)
     except TimeoutError:
         pass
 
@@ -89,7 +89,7 @@ class Chores:
     async def remind_forever(self) -> None:
         while not self.stop.is_set():
             await self.remind()
-            await sleep_unless(self.stop, REMINDER_INTERVAL)
+            await wait_at_most(self.stop, REMINDER_INTERVAL)
 
     # -- weekly digest -----------------------------------------------------------------------
 
@@ -106,7 +106,7 @@ class Chores:
     async def digest_forever(self) -> None:
         while not self.stop.is_set():
             await self.digest()
-            await sleep_unless(self.stop, DIGEST_INTERVAL)
+            await wait_at_most(self.stop, DIGEST_INTERVAL)
 
     # -- outbox ------------------------------------------------------------------------------
 
@@ -155,10 +155,7 @@ class Chores:
                     continue
             except TRANSIENT_DB_ERRORS as exc:
                 log.warning("outbox: %s", exc)
-            try:
-                await asyncio.wait_for(self.outbox_wakeup.wait(), self.settings.outbox_interval)
-            except TimeoutError:
-                pass
+            await wait_at_most(self.outbox_wakeup, self.settings.outbox_interval)
 
     async def close_transport(self) -> None:
         """Let go of the kept SMTP connection (a QUIT); a failure here loses nothing."""
@@ -190,7 +187,4 @@ class Chores:
             except TRANSIENT_DB_ERRORS as exc:
                 log.warning("suppression pushes: %s", exc)
             # Rows waiting on backoff are picked up by a later round; new suppressions wake us.
-            try:
-                await asyncio.wait_for(self.push_wakeup.wait(), self.settings.outbox_interval)
-            except TimeoutError:
-                pass
+            await wait_at_most(self.push_wakeup, self.settings.outbox_interval)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from inboxbot.chores import Chores, RunReport, sleep_unless
+from inboxbot.chores import Chores, RunReport, wait_at_most
 from inboxbot.config import MailboxSettings, Settings
 from inboxbot.domain import RawMessage
 from inboxbot.errors import PermanentError, TransientError
@@ -311,4 +311,4 @@ class Worker:
             pass
 
     async def _sleep(self, seconds: float) -> None:
-        await sleep_unless(self.stop, seconds)
+        await wait_at_most(self.stop, seconds)
