@@ -106,7 +106,7 @@ class FaultProxy:
                         if self._should_drop(data):
                             return
                     (server if sock is client else client).sendall(data)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: select() on a socket another thread closed (a cut)
             return
         finally:
             with self._lock:
