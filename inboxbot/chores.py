@@ -167,23 +167,25 @@ class Chores:
 
     # -- suppression pushes ------------------------------------------------------------------
 
+    async def push_round(self) -> None:
+        """One round of suppression pushes, the delivered counted in the report."""
+        result = await deliver_pushes(self.targets, self.clock, in_flight=self.settings.sending_timeout)
+        self.report.pushed += result.sent
+
     async def push_all(self) -> None:
         """--once: one round; a target that defers is retried by the next run."""
         if not self.targets:
             return
         try:
-            result = await deliver_pushes(self.targets, self.clock, in_flight=self.settings.sending_timeout)
+            await self.push_round()
         except TRANSIENT_DB_ERRORS as exc:
             log.warning("suppression pushes: %s", exc)
-            return
-        self.report.pushed += result.sent
 
     async def push_forever(self) -> None:
         while not self.stop.is_set():
             self.push_wakeup.clear()  # before the round, as in deliver_forever
             try:
-                result = await deliver_pushes(self.targets, self.clock, in_flight=self.settings.sending_timeout)
-                self.report.pushed += result.sent
+                await self.push_round()
             except TRANSIENT_DB_ERRORS as exc:
                 log.warning("suppression pushes: %s", exc)
             # Rows waiting on backoff are picked up by a later round; new suppressions wake us.
