@@ -33,8 +33,9 @@ from inboxbot.actions import ActContext
 from inboxbot.actions.reply import acknowledge, escalate
 from inboxbot.actions.suppress import suppress
 from inboxbot.actions.ticket import follow_up, open_ticket
-from inboxbot.classify import Classifier
+from inboxbot.classify import Classifier, ReadsAhead
 from inboxbot.classify.listunsub import apply_list_unsubscribe
+from inboxbot.classify.rules import Reading
 from inboxbot.config import Settings
 from inboxbot.decide import decide, without_mail
 from inboxbot.domain import ActionKind, Decision, Inbound, Intent, RawMessage, Verdict
@@ -89,6 +90,32 @@ def parse_all(raws: Sequence[RawMessage]) -> list[Parsed]:
         except Exception as exc:  # noqa: BLE001 - any parser failure makes a dead letter
             parsed.append(exc)
     return parsed
+
+
+@dataclass(frozen=True)
+class ParsedBatch:
+    """A batch after the parse step: each message parsed, or what its parser raised; and, from
+    a ReadsAhead classifier, its first step's readings of the parsed ones, in order (None: that
+    step raised, or the classifier has none, and the classify step does the whole)."""
+
+    items: list[Parsed]
+    readings: list[Reading] | None = None
+
+    @property
+    def good(self) -> list[Inbound]:
+        return [m for m in self.items if isinstance(m, Inbound)]
+
+
+def parse_and_read(raws: Sequence[RawMessage], classifier: Classifier) -> ParsedBatch:
+    items = parse_all(raws)
+    if not isinstance(classifier, ReadsAhead):
+        return ParsedBatch(items)
+    good = [m for m in items if isinstance(m, Inbound)]
+    try:
+        return ParsedBatch(items, classifier.read(good))
+    except Exception:  # noqa: BLE001 - the classify step redoes it, one by one if need be
+        log.warning("reading a batch ahead failed; it is classified whole")
+        return ParsedBatch(items)
 
 
 @dataclass(frozen=True)
@@ -163,27 +190,28 @@ class Processor:
         Touches no database, so the worker runs it for one batch while storing the previous."""
         return await asyncio.to_thread(self._prepare_sync, list(raws))
 
-    async def parse(self, raws: Sequence[RawMessage]) -> list[Parsed]:
+    async def parse(self, raws: Sequence[RawMessage]) -> ParsedBatch:
         """The first half of `prepare`, in a thread of its own: the worker parses the next
-        batch while this one is classified, so the model's thread only runs the classifier."""
-        return await asyncio.to_thread(parse_all, list(raws))
+        batch, and the classifier's rules read it, while this one is classified, so that the
+        model's thread runs only the model."""
+        return await asyncio.to_thread(parse_and_read, list(raws), self.classifier)
 
-    async def classify(self, raws: Sequence[RawMessage], parsed: Sequence[Parsed]) -> list[Ready]:
+    async def classify(self, raws: Sequence[RawMessage], parsed: ParsedBatch) -> list[Ready]:
         """The second half of `prepare`, for what `parse` returned for the same `raws`."""
-        return await asyncio.to_thread(self._classify_parsed, list(raws), list(parsed))
+        return await asyncio.to_thread(self._classify_parsed, list(raws), parsed)
 
     def _prepare_sync(self, raws: list[RawMessage]) -> list[Ready]:
-        return self._classify_parsed(raws, parse_all(raws))
+        return self._classify_parsed(raws, parse_and_read(raws, self.classifier))
 
-    def _classify_parsed(self, raws: list[RawMessage], parsed: list[Parsed]) -> list[Ready]:
-        good = [m for m in parsed if isinstance(m, Inbound)]
+    def _classify_parsed(self, raws: list[RawMessage], parsed: ParsedBatch) -> list[Ready]:
+        good = parsed.good
         unsubscribe_to = self.settings.suppression.list_unsubscribe_addresses
         verdicts = iter([
             apply_list_unsubscribe(m, v, unsubscribe_to) if isinstance(v, Verdict) else v
-            for m, v in zip(good, self._classify(good))
+            for m, v in zip(good, self._classify(good, parsed.readings))
         ])
         ready: list[Ready] = []
-        for raw, item in zip(raws, parsed, strict=True):
+        for raw, item in zip(raws, parsed.items, strict=True):
             if isinstance(item, BaseException):
                 ready.append(Ready(raw, failed="parse", error=item))
                 continue
@@ -194,10 +222,12 @@ class Processor:
                 ready.append(Ready(raw, item, verdict))
         return ready
 
-    def _classify(self, messages: list[Inbound]) -> list[Verdict | BaseException]:
+    def _classify(self, messages: list[Inbound], readings: list[Reading] | None) -> list[Verdict | BaseException]:
         if not messages:
             return []
         try:
+            if readings is not None and isinstance(self.classifier, ReadsAhead):
+                return list(self.classifier.classify_read(messages, readings))
             return list(self.classifier.classify(messages))
         except Exception:  # noqa: BLE001 - find the one message that breaks the classifier
             log.warning("batch classification failed; classifying one by one")

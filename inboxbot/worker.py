@@ -22,7 +22,7 @@ from inboxbot.marketing import SuppressionTarget, make_targets
 from inboxbot.metrics import Metrics
 from inboxbot.oauth import TokenError, TokenSources
 from inboxbot.outbox import pending_count
-from inboxbot.pipeline import TRANSIENT_DB_ERRORS, Outcome, Parsed, Processor, Ready, utc_now
+from inboxbot.pipeline import TRANSIENT_DB_ERRORS, Outcome, ParsedBatch, Processor, Ready, utc_now
 from inboxbot.source.maildir import MaildirFolder
 from inboxbot.store.lease import Lease, hold, worker_id
 from inboxbot.store.models import MailboxCursor
@@ -233,9 +233,9 @@ class Worker:
             task.add_done_callback(tasks.discard)  # a done task's batch is not kept
             return task
 
-        async def fetch(uid: int) -> tuple[list[RawMessage], list[Parsed]]:
+        async def fetch(uid: int) -> tuple[list[RawMessage], ParsedBatch]:
             raws = await folder.fetch_after(uid, batch)
-            return raws, (await self.processor.parse(raws) if raws else [])
+            return raws, (await self.processor.parse(raws) if raws else ParsedBatch([]))
 
         async def prepare(fetched: asyncio.Task[Any]) -> tuple[list[Ready], asyncio.Task[Any] | None]:
             raws, parsed = await fetched

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from inboxbot.classify import make_classifier
+from inboxbot.classify import ReadsAhead, make_classifier
+from inboxbot.classify.rules import Reading
 from inboxbot.cli import main
 from inboxbot.config import Settings, load_settings
 from inboxbot.deadletters import retry_many
@@ -43,6 +44,25 @@ class PoisonedClassifier:
         if any("POISON" in m.subject for m in messages):
             raise ValueError("classifier bug triggered")
         return self.inner.classify(messages)
+
+
+class PoisonedReader(PoisonedClassifier):
+    """A two-step classifier (ReadsAhead) that raises on POISON in the step named `fails`: the
+    rules' reading (the worker's parse thread) or the model's step (its classify thread)."""
+
+    def __init__(self, settings: Settings, fails: str) -> None:
+        super().__init__(settings)
+        self.fails = fails
+
+    def read(self, messages: Sequence[Inbound]) -> list[Reading]:
+        if self.fails == "read":
+            self.classify(messages)
+        return self.inner.read(messages)  # type: ignore[attr-defined, no-any-return]
+
+    def classify_read(self, messages: Sequence[Inbound], readings: Sequence[Reading]) -> list[Verdict]:
+        if self.fails == "classify_read":
+            self.classify(messages)
+        return self.inner.classify_read(messages, readings)  # type: ignore[attr-defined, no-any-return]
 
 
 def mail(n: int, subject: str) -> RawMessage:
@@ -128,6 +148,23 @@ def test_poison_is_set_aside_and_replayed_once_after_the_fix(
     assert "no dead letters" in capsys.readouterr().out
     assert main(["-c", str(config), "deadletters", "list", "--status", "all"]) == 0
     assert "resolved" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("fails", ["read", "classify_read"])
+def test_a_two_step_classifier_failing_in_either_step_sets_aside_only_the_poison(config: Path, fails: str) -> None:
+    batch = [mail(1, "Delete my data"), mail(2, "POISON Delete my data"), mail(3, "Delete my data")]
+
+    async def first(settings: Settings):  # type: ignore[no-untyped-def]
+        classifier = PoisonedReader(settings, fails)
+        assert isinstance(classifier, ReadsAhead)
+        processor = Processor(settings, classifier)
+        read = await processor.parse(batch)
+        assert (read.readings is None) == (fails == "read")  # a failed reading is redone whole
+        return await processor.store(await processor.classify(batch, read), track_cursor=True)
+
+    outcomes = run(first, config)
+    assert [o.outcome for o in outcomes] == ["ticket", "dead_letter", "ticket"]
+    assert run(counts, config) == (2, 2, 2, 1)
 
 
 def test_a_retry_that_fails_again_keeps_one_dead_letter(config: Path, capsys: pytest.CaptureFixture[str]) -> None:

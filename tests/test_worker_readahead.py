@@ -22,7 +22,7 @@ from inboxbot.config import (
     TransportSettings,
 )
 from inboxbot.domain import RawMessage
-from inboxbot.pipeline import Outcome, Parsed, Processor, Ready
+from inboxbot.pipeline import Outcome, ParsedBatch, Processor, Ready
 from inboxbot.store import close_store, open_store
 from inboxbot.store.models import MailboxCursor, ProcessedMessage
 from inboxbot.transport import make_transport
@@ -112,14 +112,14 @@ class WaitingForTheFetchAhead(Processor):
         self.overlapped: bool | None = None
         self.parsed: list[list[int]] = []
 
-    async def parse(self, raws: Sequence[RawMessage]) -> list[Parsed]:
+    async def parse(self, raws: Sequence[RawMessage]) -> ParsedBatch:
         out = await super().parse(raws)
         self.parsed.append([r.uid for r in raws])
         if raws and raws[0].uid == 5:
             self.parsed_five.set()
         return out
 
-    async def classify(self, raws: Sequence[RawMessage], parsed: Sequence[Parsed]) -> list[Ready]:
+    async def classify(self, raws: Sequence[RawMessage], parsed: ParsedBatch) -> list[Ready]:
         if raws[0].uid == 3:
             try:
                 await asyncio.wait_for(self.parsed_five.wait(), 10)

@@ -7,11 +7,12 @@ Classification is CPU work: callers run it off the event loop (asyncio.to_thread
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from inboxbot.domain import Inbound, Verdict
 
 if TYPE_CHECKING:
+    from inboxbot.classify.rules import Reading
     from inboxbot.config import Settings
 
 
@@ -19,6 +20,20 @@ class Classifier(Protocol):
     def classify(self, messages: Sequence[Inbound]) -> list[Verdict]:
         """One Verdict per message, in the same order."""
         ...
+
+
+@runtime_checkable
+class ReadsAhead(Protocol):
+    """A classifier in two steps, `classify` being both in one call: `read` (the rules: headers
+    and lexicons, no model) and `classify_read` (the model, for what the rules leave open). The
+    worker runs `read` in its parse thread, so that the model's thread, the pipeline's slowest
+    stage, runs nothing but the model."""
+
+    def classify(self, messages: Sequence[Inbound]) -> list[Verdict]: ...
+
+    def read(self, messages: Sequence[Inbound]) -> list[Reading]: ...
+
+    def classify_read(self, messages: Sequence[Inbound], readings: Sequence[Reading]) -> list[Verdict]: ...
 
 
 _LOADED: dict[tuple[str, ...], Classifier] = {}

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from inboxbot.classify.head import LinearHead
-from inboxbot.classify.rules import ONEWORD_CONFIDENCE, RuleClassifier
+from inboxbot.classify.rules import ONEWORD_CONFIDENCE, Reading, RuleClassifier
 from inboxbot.domain import Inbound, Intent, IntentScore, Verdict
 
 if TYPE_CHECKING:
@@ -120,12 +120,19 @@ class ModelClassifier:
         self.threshold = review_threshold
 
     def classify(self, messages: Sequence[Inbound]) -> list[Verdict]:
-        scored = [self.rules.classify_scored(m) for m in messages]
-        verdicts = [v for v, _ in scored]
+        return self.classify_read(messages, self.read(messages))
+
+    def read(self, messages: Sequence[Inbound]) -> list[Reading]:
+        """The first step, no model: the rules' verdicts and lexicon scores."""
+        return [self.rules.classify_scored(m) for m in messages]
+
+    def classify_read(self, messages: Sequence[Inbound], readings: Sequence[Reading]) -> list[Verdict]:
+        """The second step: the model, for what the rules alone do not settle."""
+        verdicts = [v for v, _ in readings]
         todo = [i for i, v in enumerate(verdicts) if not self._rules_suffice(v)]
         if todo:
             probs = self.head.predict_proba(features(
-                self.embedder, self.rules, [messages[i] for i in todo], [scored[i][1] for i in todo]))
+                self.embedder, self.rules, [messages[i] for i in todo], [readings[i][1] for i in todo]))
             for row, i in zip(probs, todo):
                 verdicts[i] = self._verdict(row, verdicts[i])
         return verdicts

@@ -78,8 +78,13 @@ def _score(hits: list[Hit]) -> tuple[float, list[Hit]]:
     return min(SCORE_CAP, 1.0 - miss), kept
 
 
+# What the rules make of one message: their verdict and the raw lexicon scores it came from.
+Reading = tuple[Verdict, dict[str, float]]
+
+
 class RuleClassifier:
-    """The Classifier protocol over automated.py and the lexicons in `lexicon_dir`."""
+    """The Classifier protocol over automated.py and the lexicons in `lexicon_dir`; a
+    ReadsAhead classifier whose second step has nothing left to do."""
 
     def __init__(self, lexicon_dir: Path, review_threshold: float = 0.55) -> None:
         self._lexicons: dict[str, Lexicon] = load_lexicons(lexicon_dir)
@@ -90,11 +95,17 @@ class RuleClassifier:
         """One Verdict per message, in order."""
         return [self.classify_one(msg) for msg in messages]
 
+    def read(self, messages: Sequence[Inbound]) -> list[Reading]:
+        return [self.classify_scored(msg) for msg in messages]
+
+    def classify_read(self, messages: Sequence[Inbound], readings: Sequence[Reading]) -> list[Verdict]:
+        return [verdict for verdict, _ in readings]
+
     def classify_one(self, msg: Inbound) -> Verdict:
         """Classify one message; see the module docstring for how confidence is reached."""
         return self.classify_scored(msg)[0]
 
-    def classify_scored(self, msg: Inbound) -> tuple[Verdict, dict[str, float]]:
+    def classify_scored(self, msg: Inbound) -> Reading:
         """The verdict and the raw lexicon scores it came from (empty for automated mail):
         the learned classifier uses both, and the lexicons are the costly part, so once."""
         auto = self._automated_detector.reasons(msg)
