@@ -11,7 +11,8 @@
     worker, from APPEND returning to the SMTP server holding the acknowledgement;
 (e) the classifier alone, in this process: batched (32 and 64) over a sample of the same
     messages, and one message at a time (p50);
-(f) peak RSS of the worker processes (wait4's ru_maxrss) and the model's load time.
+(f) peak RSS of the worker: its process and its encoder's, each one's high-water mark summed
+    (PeakMemory); and the model's load time.
 
 Messages come from tests/crashharness.generate (intents in Swedish and English, follow-ups,
 out-of-office, bounces, list mail) and are written straight into the user's Maildir `new/`
@@ -143,12 +144,55 @@ def thread_times(pid: int) -> dict[int, float]:
     return out
 
 
-def run_once(config: Path) -> tuple[float, float, int, float, float]:
-    """(b)/(c): seconds, peak RSS MiB, exit status, CPU seconds, and the CPU seconds of its main
-    thread (the event loop: store, outbox, IMAP glue; the rest is the classifier's thread with
-    parsing and the model's OpenMP threads, aiosqlite's and imapclient's) of one `run --once`."""
+class PeakMemory:
+    """Peak resident memory of a worker and its child processes (the encoder's), in MiB: each
+    process's high-water mark (VmHWM) as last seen, summed. wait4's ru_maxrss is no good here:
+    for a process with children it gives the largest one, not the sum. The sum of the peaks is
+    at least the peak of the sum, so this errs high. Call `sample` often (every 0.2 s)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.hwm_kib: dict[int, int] = {}
+
+    def sample(self) -> None:
+        for pid in [self.pid, *self._children(self.pid)]:
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        self.hwm_kib[pid] = max(self.hwm_kib.get(pid, 0), int(line.split()[1]))
+            except OSError:
+                pass  # it ended between listing and reading
+
+    @staticmethod
+    def _children(pid: int) -> list[int]:
+        out: list[int] = []
+        try:
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                out += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+        return out + [g for c in out for g in PeakMemory._children(c)]
+
+    @property
+    def mib(self) -> float:
+        return sum(self.hwm_kib.values()) / 1024
+
+    @property
+    def parts(self) -> str:
+        """"worker 180 + 1 child 170" (MiB)."""
+        worker = self.hwm_kib.get(self.pid, 0) / 1024
+        children = [v / 1024 for k, v in self.hwm_kib.items() if k != self.pid]
+        return f"worker {worker:.0f}" + (f" + {len(children)} child {sum(children):.0f}" if children else "")
+
+
+def run_once(config: Path) -> tuple[float, PeakMemory, int, float, float]:
+    """(b)/(c): seconds, peak memory, exit status, CPU seconds (its children's included), and
+    the CPU seconds of its main thread (the event loop: store, outbox, IMAP glue; the rest is
+    parsing and the rules, the model in its own process, aiosqlite's and imapclient's threads)
+    of one `run --once`."""
     started = time.perf_counter()
     proc = spawn(config, "--once")
+    memory = PeakMemory(proc.pid)
     main_cpu = 0.0
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -158,9 +202,10 @@ def run_once(config: Path) -> tuple[float, float, int, float, float]:
             main_cpu = thread_times(proc.pid).get(proc.pid, main_cpu)
         except OSError:
             pass
+        memory.sample()
         time.sleep(0.2)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return (time.perf_counter() - started, usage.ru_maxrss / 1024, proc.returncode,
+    return (time.perf_counter() - started, memory, proc.returncode,
             usage.ru_utime + usage.ru_stime, main_cpu)
 
 
@@ -198,8 +243,10 @@ def acked(smtp: RecordingSMTP, start: int = 0) -> dict[str, int]:
 def idle_latency(imap: Dovecot, user: MailUser, smtp: RecordingSMTP, config: Path,
                  items: list[Generated]) -> tuple[list[float], float, int]:
     """(d): APPEND each message to a running worker; seconds from APPEND returning to the
-    acknowledgement's arrival. Returns (latencies, peak RSS MiB, messages with no ack in 10 s)."""
+    acknowledgement's arrival. Returns (latencies, peak memory, messages with no ack in 10 s)."""
     proc = spawn(config)
+    memory = PeakMemory(proc.pid)
+    sampled = 0.0
     client = IMAPClient(imap.host, imap.port, ssl=False, timeout=30)
     client.login(user.name, imap.users[user.name].password)
     lat: list[float] = []
@@ -213,6 +260,9 @@ def idle_latency(imap: Dovecot, user: MailUser, smtp: RecordingSMTP, config: Pat
             while time.perf_counter() - t0 < limit:
                 if item.message_id in acked(smtp, seen):
                     break
+                if time.perf_counter() - sampled > 0.2:
+                    memory.sample()
+                    sampled = time.perf_counter()
                 time.sleep(0.002)
             else:
                 missing += 1
@@ -221,9 +271,10 @@ def idle_latency(imap: Dovecot, user: MailUser, smtp: RecordingSMTP, config: Pat
                 lat.append(time.perf_counter() - t0)
     finally:
         client.logout()
+        memory.sample()
         proc.terminate()
-        _, _, usage = os.wait4(proc.pid, 0)
-    return lat, usage.ru_maxrss / 1024, missing
+        proc.wait()
+    return lat, memory, missing
 
 
 def classifier_bench(config: Path, items: list[Generated], sample: int) -> dict[str, float]:
@@ -324,7 +375,7 @@ def main() -> int:
 
         # (c) PostgreSQL
         c_row = "skipped (--skip-pg)"
-        c_rss = 0.0
+        c_rss: PeakMemory | None = None
         if not args.skip_pg:
             with Postgres() as pg:
                 url = pg.url
@@ -380,7 +431,9 @@ def main() -> int:
         ("(e) classifier batched 32 / 64", f"{e['batch32']:7.1f} / {e['batch64']:.1f} msg/s  "
                                            f"({min(args.sample, n)} of the same messages)"),
         ("(e) classifier single", f"p50 {e['single_p50_ms']:.1f} ms ({e['single_rate']:.1f} msg/s)"),
-        ("(f) peak RSS of the worker", f"{b_rss:.0f} MiB (b), {c_rss:.0f} MiB (c), {d_rss:.0f} MiB (d)"),
+        ("(f) peak RSS of the worker", "; ".join(
+            f"{m.mib:.0f} MiB ({label}: {m.parts})" for label, m in (("b", b_rss), ("c", c_rss), ("d", d_rss))
+            if m is not None)),
         ("(f) model load (imports + load)", f"{e['load_s']:.2f} s"),
     ]
     width = max(len(k) for k, _ in rows)

@@ -41,7 +41,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 async def _run(settings: Settings, once: bool) -> int:
-    from inboxbot.classify import make_classifier
+    from inboxbot.classify import close_classifiers, make_classifier
     from inboxbot.language import load_in_background
     from inboxbot.metrics import Metrics
     from inboxbot.pipeline import Processor
@@ -53,7 +53,7 @@ async def _run(settings: Settings, once: bool) -> int:
     load_in_background()  # the language identifier, needed by the first message parsed
     await open_store(settings.db_url)
     try:
-        worker = Worker(settings, Processor(settings, make_classifier(settings)),
+        worker = Worker(settings, Processor(settings, make_classifier(settings, worker=True)),
                         make_transport(settings.transport), metrics=Metrics(settings.metrics))
         if once:
             report = await worker.run(once=True)
@@ -64,6 +64,7 @@ async def _run(settings: Settings, once: bool) -> int:
                  len(report.outcomes), report.sent, report.pending)
         return 1 if report.errors and once else 0
     finally:
+        close_classifiers()
         await close_store()
 
 

@@ -104,7 +104,7 @@ def print_table(outcomes: list[Outcome]) -> None:
 
 
 async def run_demo(out: Path, profile: str | None = None) -> int:
-    from inboxbot.classify import make_classifier
+    from inboxbot.classify import close_classifiers, make_classifier
     from inboxbot.pipeline import Processor
     from inboxbot.store import close_store, open_store
     from inboxbot.store.models import Suppression, Ticket
@@ -115,12 +115,13 @@ async def run_demo(out: Path, profile: str | None = None) -> int:
     settings = demo_settings(out)
     await open_store(settings.db_url)
     try:
-        worker = Worker(settings, Processor(settings, make_classifier(settings)),
+        worker = Worker(settings, Processor(settings, make_classifier(settings, worker=True)),
                         make_transport(settings.transport))
         report = await worker.run(once=True)
         tickets = await Ticket.all().count()
         suppressions = await Suppression.all().count()
     finally:
+        close_classifiers()
         await close_store()
     print_table(report.outcomes)
     acks = sum(1 for o in report.outcomes if o.acknowledged)

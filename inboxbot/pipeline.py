@@ -229,12 +229,16 @@ class Processor:
             if readings is not None and isinstance(self.classifier, ReadsAhead):
                 return list(self.classifier.classify_read(messages, readings))
             return list(self.classifier.classify(messages))
+        except TransientError:
+            raise  # not the messages' fault (the encoder's process is down): the batch waits
         except Exception:  # noqa: BLE001 - find the one message that breaks the classifier
             log.warning("batch classification failed; classifying one by one")
         results: list[Verdict | BaseException] = []
         for m in messages:
             try:
                 results.append(self.classifier.classify([m])[0])
+            except TransientError:
+                raise
             except Exception as exc:  # noqa: BLE001
                 results.append(exc)
         return results

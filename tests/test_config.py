@@ -67,6 +67,7 @@ def test_good_config_loads(tmp_path: Path) -> None:
         ({"replies": {"max_per_sender_per_day": True}}, {}, "replies.max_per_sender_per_day"),
         ({"store": {"url": "mysql://x"}}, {}, "store.url"),
         ({"classifier": {"review_threshold": 3}}, {}, "classifier.review_threshold"),
+        ({"classifier": {"encoder_process": "yes"}}, {}, "classifier.encoder_process"),
         ({"mailbox": [{"name": "p", "username": "u", "idle_timeout": 3600}]}, {}, "29 minutes"),
         ({"organisation": {"rights": ["access", "forgetting"]}}, {}, "organisation.rights: 'forgetting'"),
         ({"organisation": {"rights": ["unsubscribe"]}}, {}, "organisation.rights: 'unsubscribe'"),
@@ -80,6 +81,11 @@ def test_bad_config_names_the_key(data: dict[str, object], env: dict[str, str], 
     with pytest.raises(ConfigError) as err:
         settings_from_dict(data, environ=env)
     assert message in str(err.value)
+
+
+def test_the_worker_runs_its_encoder_in_a_process_of_its_own_unless_told_not_to() -> None:
+    assert settings_from_dict({}).classifier.encoder_process is True
+    assert settings_from_dict({"classifier": {"encoder_process": False}}).classifier.encoder_process is False
 
 
 def test_secret_from_file_and_credential(tmp_path: Path) -> None:

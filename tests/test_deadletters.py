@@ -7,12 +7,14 @@ failing stage over the real store, not classification."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from inboxbot.classify import ReadsAhead, make_classifier
+from inboxbot.classify.encoder_process import EncoderProcess, EncoderUnavailable
 from inboxbot.classify.rules import Reading
 from inboxbot.cli import main
 from inboxbot.config import Settings, load_settings
@@ -21,6 +23,7 @@ from inboxbot.domain import Inbound, RawMessage, Verdict
 from inboxbot.pipeline import Processor
 from inboxbot.store import close_store, open_store
 from inboxbot.store.models import DeadLetter, OutboxItem, ProcessedMessage, Ticket
+from tests.encoder_fakes import load_missing, load_tripped
 from tests.helpers_pipeline import poison_acknowledgements
 
 CONFIG = """
@@ -165,6 +168,55 @@ def test_a_two_step_classifier_failing_in_either_step_sets_aside_only_the_poison
     outcomes = run(first, config)
     assert [o.outcome for o in outcomes] == ["ticket", "dead_letter", "ticket"]
     assert run(counts, config) == (2, 2, 2, 1)
+
+
+class EncoderBackedRules:
+    """The real rules, behind an encoder process that reads each subject first: a stand-in for
+    the model classifier whose encoder runs in a child (tests/encoder_fakes.py says how it fails)."""
+
+    def __init__(self, settings: Settings, encoder: EncoderProcess) -> None:
+        self.inner = make_classifier(settings)
+        self.encoder = encoder
+
+    def classify(self, messages: Sequence[Inbound]) -> list[Verdict]:
+        self.encoder.embed([m.subject for m in messages])
+        return self.inner.classify(messages)
+
+
+def test_a_message_that_kills_the_encoder_process_becomes_the_only_dead_letter(config: Path) -> None:
+    batch = [mail(1, "Delete my data"), mail(2, "CRASH Delete my data"), mail(3, "Delete my data")]
+
+    async def first(settings: Settings):  # type: ignore[no-untyped-def]
+        encoder = EncoderProcess(functools.partial(load_tripped, None))
+        try:
+            return await Processor(settings, EncoderBackedRules(settings, encoder)).process(batch, track_cursor=True)
+        finally:
+            encoder.close()
+
+    outcomes = run(first, config)
+    assert [o.outcome for o in outcomes] == ["ticket", "dead_letter", "ticket"]
+    assert run(counts, config) == (2, 2, 2, 1)
+
+    async def letters(_: Settings) -> list[DeadLetter]:
+        return await DeadLetter.all()
+
+    [letter] = run(letters, config)
+    assert (letter.stage, letter.uid) == ("classify", 2) and "died twice" in letter.error
+
+
+def test_an_encoder_process_that_cannot_load_holds_the_batch_back_whole(config: Path) -> None:
+    batch = [mail(1, "Delete my data"), mail(2, "Delete my data")]
+
+    async def first(settings: Settings):  # type: ignore[no-untyped-def]
+        encoder = EncoderProcess(load_missing)
+        try:
+            await Processor(settings, EncoderBackedRules(settings, encoder)).process(batch, track_cursor=True)
+        finally:
+            encoder.close()
+
+    with pytest.raises(EncoderUnavailable, match="could not load the model"):
+        run(first, config)
+    assert run(counts, config) == (0, 0, 0, 0)  # no dead letters: the worker retries the batch
 
 
 def test_a_retry_that_fails_again_keeps_one_dead_letter(config: Path, capsys: pytest.CaptureFixture[str]) -> None:

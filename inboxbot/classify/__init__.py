@@ -39,15 +39,20 @@ class ReadsAhead(Protocol):
 _LOADED: dict[tuple[str, ...], Classifier] = {}
 
 
-def make_classifier(settings: Settings) -> Classifier:
+def make_classifier(settings: Settings, *, worker: bool = False) -> Classifier:
     """The classifier the configuration asks for, loaded once per process (the model takes
-    seconds to load and is read-only afterwards). Heavy imports happen only here."""
+    seconds to load and is read-only afterwards). Heavy imports happen only here. `worker`: for
+    the long-running worker, whose encoder runs in a process of its own unless
+    `classifier.encoder_process` is off (see inboxbot.classify.encoder_process); one-off
+    commands keep it in their own process. `close_classifiers` ends such processes."""
     from inboxbot.classify.rules import RuleClassifier
     from inboxbot.errors import ConfigError
 
     c = settings.classifier
     lexicons = settings.prompts_dir / "lexicon"
-    key = (c.kind, str(lexicons), str(c.model_path), str(c.head_path), str(c.review_threshold), c.runtime, str(c.threads))
+    own_process = worker and c.encoder_process
+    key = (c.kind, str(lexicons), str(c.model_path), str(c.head_path), str(c.review_threshold), c.runtime,
+           str(c.threads), str(own_process))
     if key in _LOADED:
         return _LOADED[key]
     classifier: Classifier
@@ -69,6 +74,15 @@ def make_classifier(settings: Settings) -> Classifier:
             raise ConfigError(f'classifier.kind = "model" needs its runtime ({exc}); '
                               'install with scripts/setup.sh, or set classifier.kind = "rules"') from None
         classifier = load_model_classifier(c.model_path, c.head_path, lexicons, c.review_threshold,
-                                           c.runtime, c.threads)
+                                           c.runtime, c.threads, own_process=own_process)
     _LOADED[key] = classifier
     return classifier
+
+
+def close_classifiers() -> None:
+    """End the encoder processes of the classifiers loaded so far (they load again on demand)."""
+    for key, classifier in list(_LOADED.items()):
+        close = getattr(classifier, "close", None)
+        if close is not None:
+            close()
+            del _LOADED[key]

@@ -15,6 +15,7 @@ phrase found them too.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -122,6 +123,12 @@ class ModelClassifier:
     def classify(self, messages: Sequence[Inbound]) -> list[Verdict]:
         return self.classify_read(messages, self.read(messages))
 
+    def close(self) -> None:
+        """Ends the encoder's process, where it has one."""
+        close = getattr(self.embedder, "close", None)
+        if close is not None:
+            close()
+
     def read(self, messages: Sequence[Inbound]) -> list[Reading]:
         """The first step, no model: the rules' verdicts and lexicon scores."""
         return [self.rules.classify_scored(m) for m in messages]
@@ -169,12 +176,20 @@ class ModelClassifier:
 
 def load_model_classifier(model_path: Path, head_path: Path, lexicon_dir: Path,
                           review_threshold: float, runtime: Runtime = "auto",
-                          threads: int = 2) -> ModelClassifier:
+                          threads: int = 2, *, own_process: bool = False) -> ModelClassifier:
     """The encoder runs as `runtime` says (see inboxbot.classify.encoder): the default takes the
-    exported ONNX graph where it was built, so the worker never imports torch."""
+    exported ONNX graph where it was built, so the worker never imports torch. `own_process`:
+    in a child process (inboxbot.classify.encoder_process), which starts loading it at once."""
     from inboxbot.classify.encoder import Encoder
 
     head = LinearHead.load(head_path)
-    encoder = Encoder.load(model_path, max_tokens=int(head.meta.get("max_tokens", "64")), runtime=runtime,
-                           threads=threads)
+    load = functools.partial(Encoder.load, model_path, max_tokens=int(head.meta.get("max_tokens", "64")),
+                             runtime=runtime, threads=threads)
+    encoder: Embedder
+    if own_process:
+        from inboxbot.classify.encoder_process import EncoderProcess
+
+        encoder = EncoderProcess(load)
+    else:
+        encoder = load()
     return ModelClassifier(RuleClassifier(lexicon_dir, review_threshold), encoder, head, review_threshold)
