@@ -179,10 +179,12 @@ class PeakMemory:
 
     @property
     def parts(self) -> str:
-        """"worker 180 + 1 child 170" (MiB)."""
+        """"worker 180 + 2 children 190" (MiB): the encoder's process, and the resource tracker
+        that multiprocessing starts beside any process it spawns."""
         worker = self.hwm_kib.get(self.pid, 0) / 1024
         children = [v / 1024 for k, v in self.hwm_kib.items() if k != self.pid]
-        return f"worker {worker:.0f}" + (f" + {len(children)} child {sum(children):.0f}" if children else "")
+        named = "1 child" if len(children) == 1 else f"{len(children)} children"
+        return f"worker {worker:.0f}" + (f" + {named} {sum(children):.0f}" if children else "")
 
 
 def run_once(config: Path) -> tuple[float, PeakMemory, int, float, float]:
@@ -241,7 +243,7 @@ def acked(smtp: RecordingSMTP, start: int = 0) -> dict[str, int]:
 
 
 def idle_latency(imap: Dovecot, user: MailUser, smtp: RecordingSMTP, config: Path,
-                 items: list[Generated]) -> tuple[list[float], float, int]:
+                 items: list[Generated]) -> tuple[list[float], PeakMemory, int]:
     """(d): APPEND each message to a running worker; seconds from APPEND returning to the
     acknowledgement's arrival. Returns (latencies, peak memory, messages with no ack in 10 s)."""
     proc = spawn(config)

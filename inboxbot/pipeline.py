@@ -11,8 +11,9 @@ A message that makes a stage raise is kept whole as a dead letter and the batch 
 message fails inside the batch transaction, the batch is rolled back and redone one message per
 transaction (the old path), so the poison message alone becomes a dead letter. The same redo
 settles an IntegrityError (another worker recorded the same Message-ID first): one by one, that
-message comes out a duplicate. Errors that are ours for a moment (database locked, server gone)
-are raised to the worker, which retries from the cursor: nothing is skipped.
+message comes out a duplicate. Errors that are ours for a moment (database locked, server gone,
+the encoder's process down) are raised to the worker, which retries from the cursor: nothing is
+skipped.
 """
 
 from __future__ import annotations

@@ -220,9 +220,10 @@ class Worker:
         """Handle every message after UID `after`; return the last UID stored.
 
         A pipeline three stages deep: while batch k is stored (decide, act, one transaction),
-        batch k+1 is classified (the model runs in a thread and releases the GIL) and batch k+2
-        is fetched and parsed in another thread. So the model never waits on IMAP or on the
-        parser, and the database works at the same time. Memory stays bounded: one batch is
+        batch k+1 is classified (the model, in the encoder's own process or in a thread that
+        releases the GIL) and batch k+2 is fetched, parsed and read by the rules in another
+        thread. So the model never waits on IMAP, the parser or the rules, and the database
+        works at the same time. Memory stays bounded: one batch is
         stored, at most one is classified and one more fetched. Only the store moves the
         cursor, so a read-ahead batch that is dropped (error, stop) is fetched again next time."""
         tasks: set[asyncio.Task[Any]] = set()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -66,6 +67,9 @@ def test_a_child_killed_between_calls_is_started_again(tripped: EncoderProcess) 
     pid = tripped.pid
     assert pid is not None
     os.kill(pid, 9)
+    deadline = time.monotonic() + 10
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)  # dead before the next call: its end of the pipe is closed when we write
     assert np.array_equal(tripped.embed(["two"]), expected(["two"]))
     assert tripped.starts == 2 and tripped.pid != pid
 
@@ -119,6 +123,16 @@ def test_a_child_that_cannot_load_is_transient_and_says_why(load, why: str) -> N
         assert encoder.starts == 2
     finally:
         encoder.close()
+
+
+def test_stop_signals_for_the_whole_group_are_left_to_the_parent(tripped: EncoderProcess) -> None:
+    tripped.embed(["warm"])
+    pid = tripped.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGTERM)  # systemd's stop reaches every process of the service
+    os.kill(pid, signal.SIGINT)  # and Ctrl-C the whole process group
+    assert np.array_equal(tripped.embed(["after"]), expected(["after"]))
+    assert tripped.pid == pid and tripped.starts == 1
 
 
 def test_close_ends_the_child(tripped: EncoderProcess) -> None:

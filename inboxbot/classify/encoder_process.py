@@ -70,9 +70,11 @@ class _ChildLost(Exception):
 
 def _serve(conn: Connection, load: Callable[[], Embedder]) -> None:
     """The child's whole life: load, say ready, embed what comes until the pipe closes."""
-    # Ctrl-C in a terminal reaches the whole process group; the parent decides when this ends
-    # (it closes the pipe), so the child does not die with a traceback of its own.
+    # Ctrl-C in a terminal reaches the whole process group, and systemd's stop signal the whole
+    # cgroup. The parent decides when this ends (it closes the pipe once its last batch is
+    # classified), so the child neither dies under that batch nor leaves a traceback of its own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         encoder = load()
         encoder.embed(["warm up"])  # the first run builds the runtime's kernels
@@ -134,7 +136,7 @@ class EncoderProcess:
                 self._ensure_ready()
                 assert self._conn is not None
                 try:
-                    self._conn.send(batch)
+                    self._send(batch)
                     status, value = self._receive(self._call_seconds + self._per_text_seconds * len(batch))
                 except TimeoutError:
                     self._stop()
@@ -182,6 +184,14 @@ class EncoderProcess:
             raise EncoderUnavailable(f"the encoder process could not load the model: {value}", retry_after=60.0)
         self._dim, self._ready = int(value), True
         log.info("encoder process %s ready", self.pid)
+
+    def _send(self, texts: list[str]) -> None:
+        assert self._conn is not None and self._proc is not None
+        try:
+            self._conn.send(texts)
+        except OSError:  # a child that died since the last call: its end of the pipe is closed
+            self._proc.join(5)
+            raise _ChildLost(f"exit code {self._proc.exitcode}") from None
 
     def _receive(self, timeout: float) -> tuple[str, Any]:
         assert self._conn is not None and self._proc is not None
