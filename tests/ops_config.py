@@ -57,3 +57,29 @@ outbox_interval = 0.2
 {extra}
 """, encoding="utf-8")
     return env
+
+
+def write_maildir_config(tmp_path: Path, messages: Sequence[bytes]) -> Path:
+    """A Maildir under `tmp_path` holding `messages` (new, in order), and a configuration that
+    reads it, writes mail into a folder and keeps its store beside them: a whole worker without
+    servers. Returns the configuration's path."""
+    maildir = tmp_path / "maildir"
+    for sub in ("cur", "new", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    for n, raw in enumerate(messages):
+        (maildir / "new" / f"{n}.msg").write_bytes(raw)
+    config = tmp_path / "inboxbot.toml"
+    config.write_text(f"""
+[[mailbox]]
+name = "local"
+kind = "maildir"
+path = "{maildir}"
+
+[transport]
+kind = "folder"
+path = "{tmp_path / 'out'}"
+
+[store]
+state_dir = "{tmp_path / 'state'}"
+""")
+    return config

@@ -24,7 +24,9 @@ from inboxbot.classify.encoder_process import (
     EncoderUnavailable,
 )
 from inboxbot.errors import TransientError
+from rig import make_message
 from tests.encoder_fakes import load_dying, load_missing, load_tripped, vector
+from tests.ops_config import write_maildir_config
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_DIR = Path(os.environ.get("INBOXBOT_ENCODER_DIR", ROOT / ".models" / "e5-small"))
@@ -194,29 +196,10 @@ def processes_tagged(tag: str) -> list[int]:
 
 @pytest.mark.skipif(not (MODEL_DIR / "encoder-int8.onnx").is_file(), reason="built encoder missing")
 def test_run_once_classifies_in_the_encoder_process_and_leaves_none_behind(tmp_path: Path) -> None:
-    from rig import make_message
-
-    maildir = tmp_path / "maildir"
-    for sub in ("cur", "new", "tmp"):
-        (maildir / sub).mkdir(parents=True)
     letters = [("Radera mina uppgifter", "Hej, radera alla mina personuppgifter enligt artikel 17.\n"),
                ("Copy of my data", "Under Article 15 GDPR please send me a copy of my personal data.\n")]
-    for n, (subject, body) in enumerate(letters):
-        (maildir / "new" / f"{n}.msg").write_bytes(make_message(subject, body, sender=f"p{n}@example.se"))
-    config = tmp_path / "inboxbot.toml"
-    config.write_text(f"""
-[[mailbox]]
-name = "local"
-kind = "maildir"
-path = "{maildir}"
-
-[transport]
-kind = "folder"
-path = "{tmp_path / 'out'}"
-
-[store]
-state_dir = "{tmp_path / 'state'}"
-""")
+    config = write_maildir_config(tmp_path, [make_message(subject, body, sender=f"p{n}@example.se")
+                                             for n, (subject, body) in enumerate(letters)])
     tag = f"{os.getpid()}-{time.monotonic_ns()}"
     env = {**os.environ, "INBOXBOT_LOG_LEVEL": "INFO", "INBOXBOT_TEST_TAG": tag}
     proc = subprocess.run([sys.executable, "-m", "inboxbot.cli", "-c", str(config), "run", "--once"], cwd=ROOT,

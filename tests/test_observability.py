@@ -40,7 +40,7 @@ from inboxbot.store.models import Ticket
 from inboxbot.transport import make_transport
 from inboxbot.worker import Worker
 from rig import Dovecot, MailUser, RecordingSMTP, make_message
-from tests.ops_config import REPO
+from tests.ops_config import REPO, write_maildir_config
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -176,25 +176,8 @@ def test_healthz_endpoint_and_disabled_metrics() -> None:
 
 
 def test_json_logs(tmp_path: Path) -> None:
-    maildir = tmp_path / "maildir"
-    for sub in ("cur", "new", "tmp"):
-        (maildir / sub).mkdir(parents=True)
-    (maildir / "new" / "1.msg").write_bytes(make_message(
-        "Unsubscribe", "Please unsubscribe me.\n", sender="anna.svensson@example.se"))
-    config = tmp_path / "inboxbot.toml"
-    config.write_text(f"""
-[[mailbox]]
-name = "local"
-kind = "maildir"
-path = "{maildir}"
-
-[transport]
-kind = "folder"
-path = "{tmp_path / 'out'}"
-
-[store]
-state_dir = "{tmp_path / 'state'}"
-""")
+    config = write_maildir_config(tmp_path, [make_message(
+        "Unsubscribe", "Please unsubscribe me.\n", sender="anna.svensson@example.se")])
     proc = subprocess.run([sys.executable, "-m", "inboxbot.cli", "--json-logs", "-c", str(config),
                            "run", "--once"], cwd=REPO, check=False, capture_output=True, text=True,
                           timeout=60,
