@@ -6,8 +6,9 @@ thread that runs the model. That thread takes the GIL back after every text (one
 text, so that a verdict never depends on the batch it came in), and it waited for it behind the
 store. With an interpreter of its own the model never waits on the rest of the worker, and its
 load at start-up runs beside the worker's own start-up. `run --once` over 3,000 generated
-messages on 2 cores: 182.6 against 160.2 msg/s (median of five interleaved runs, the same
-verdicts and acknowledgements). The cost is a second interpreter: about 60 MB more in all.
+messages on 2 cores: 190.4 against 176.2 msg/s (median of three interleaved runs, the same
+acknowledgements); over 10,000, 0.88-0.92 of the classifier's own rate against 0.82 in one
+process (README, Benchmark). The cost is a second interpreter: about 55 MB more in all.
 
 The child loads the encoder, embeds one text to warm up, and answers ("ready", dim), or
 ("error", why) if it cannot. Then each call is a list of texts down a pipe, and the vectors (or
