@@ -1,7 +1,7 @@
 """source -> parse -> classify -> decide -> act -> store, for a batch of raw messages.
 
-Two steps, so that the worker can overlap them: `prepare` (parse and classify, in a thread, no
-database) and `store` (decide, act and record). `store` handles the whole batch in one database
+Two steps, so that the worker can overlap them: `prepare` (parse and classify, in threads, no
+database: inboxbot/prepare.py) and `store` (decide, act and record). `store` handles the whole batch in one database
 transaction that records every message, its ticket, suppression, outbox items, dead letters and
 (for IMAP) the folder cursor, moved once to the batch's last UID. So a crash at any point leaves
 the batch wholly done or wholly undone, and a restart redoes only the undone: the same guarantee
@@ -34,9 +34,7 @@ from inboxbot.actions import ActContext
 from inboxbot.actions.reply import acknowledge, escalate
 from inboxbot.actions.suppress import suppress
 from inboxbot.actions.ticket import follow_up, open_ticket
-from inboxbot.classify import Classifier, ReadsAhead
-from inboxbot.classify.listunsub import apply_list_unsubscribe
-from inboxbot.classify.rules import Reading
+from inboxbot.classify import Classifier
 from inboxbot.config import Settings
 from inboxbot.decide import decide, without_mail
 from inboxbot.domain import ActionKind, Decision, Inbound, Intent, RawMessage, Verdict
@@ -44,6 +42,7 @@ from inboxbot.errors import TransientError
 from inboxbot.guards import ReplyPolicy
 from inboxbot.logs import redact_address
 from inboxbot.parse import parse
+from inboxbot.prepare import ParsedBatch, Ready, classify_parsed, parse_and_read
 from inboxbot.render import ReplyRenderer
 from inboxbot.store.batch import Batch
 from inboxbot.store.history import load_history
@@ -77,57 +76,6 @@ class Outcome:
     acknowledged: bool
     suppressed: bool
     withheld: str | None
-
-
-# A parsed message, or what the parser raised on it (the message becomes a dead letter).
-Parsed = Inbound | BaseException
-
-
-def parse_all(raws: Sequence[RawMessage]) -> list[Parsed]:
-    parsed: list[Parsed] = []
-    for raw in raws:
-        try:
-            parsed.append(parse(raw.raw, received_at=raw.internaldate))
-        except Exception as exc:  # noqa: BLE001 - any parser failure makes a dead letter
-            parsed.append(exc)
-    return parsed
-
-
-@dataclass(frozen=True)
-class ParsedBatch:
-    """A batch after the parse step: each message parsed, or what its parser raised; and, from
-    a ReadsAhead classifier, its first step's readings of the parsed ones, in order (None: that
-    step raised, or the classifier has none, and the classify step does the whole)."""
-
-    items: list[Parsed]
-    readings: list[Reading] | None = None
-
-    @property
-    def good(self) -> list[Inbound]:
-        return [m for m in self.items if isinstance(m, Inbound)]
-
-
-def parse_and_read(raws: Sequence[RawMessage], classifier: Classifier) -> ParsedBatch:
-    items = parse_all(raws)
-    if not isinstance(classifier, ReadsAhead):
-        return ParsedBatch(items)
-    good = [m for m in items if isinstance(m, Inbound)]
-    try:
-        return ParsedBatch(items, classifier.read(good))
-    except Exception:  # noqa: BLE001 - the classify step redoes it, one by one if need be
-        log.warning("reading a batch ahead failed; it is classified whole")
-        return ParsedBatch(items)
-
-
-@dataclass(frozen=True)
-class Ready:
-    """One message after `prepare`: parsed and classified, or the stage that failed and why."""
-
-    raw: RawMessage
-    msg: Inbound | None = None
-    verdict: Verdict | None = None
-    failed: str = ""  # parse or classify, when `error` is set
-    error: BaseException | None = None
 
 
 @dataclass(frozen=True)
@@ -205,44 +153,8 @@ class Processor:
         return self._classify_parsed(raws, parse_and_read(raws, self.classifier))
 
     def _classify_parsed(self, raws: list[RawMessage], parsed: ParsedBatch) -> list[Ready]:
-        good = parsed.good
-        unsubscribe_to = self.settings.suppression.list_unsubscribe_addresses
-        verdicts = iter([
-            apply_list_unsubscribe(m, v, unsubscribe_to) if isinstance(v, Verdict) else v
-            for m, v in zip(good, self._classify(good, parsed.readings))
-        ])
-        ready: list[Ready] = []
-        for raw, item in zip(raws, parsed.items, strict=True):
-            if isinstance(item, BaseException):
-                ready.append(Ready(raw, failed="parse", error=item))
-                continue
-            verdict = next(verdicts)
-            if isinstance(verdict, BaseException):
-                ready.append(Ready(raw, item, failed="classify", error=verdict))
-            else:
-                ready.append(Ready(raw, item, verdict))
-        return ready
-
-    def _classify(self, messages: list[Inbound], readings: list[Reading] | None) -> list[Verdict | BaseException]:
-        if not messages:
-            return []
-        try:
-            if readings is not None and isinstance(self.classifier, ReadsAhead):
-                return list(self.classifier.classify_read(messages, readings))
-            return list(self.classifier.classify(messages))
-        except TransientError:
-            raise  # not the messages' fault (the encoder's process is down): the batch waits
-        except Exception:  # noqa: BLE001 - find the one message that breaks the classifier
-            log.warning("batch classification failed; classifying one by one")
-        results: list[Verdict | BaseException] = []
-        for m in messages:
-            try:
-                results.append(self.classifier.classify([m])[0])
-            except TransientError:
-                raise
-            except Exception as exc:  # noqa: BLE001
-                results.append(exc)
-        return results
+        return classify_parsed(self.classifier, self.settings.suppression.list_unsubscribe_addresses,
+                               raws, parsed)
 
     async def store(self, batch: Sequence[Ready], *, track_cursor: bool) -> list[Outcome]:
         """Decide, act and record a prepared batch: in one transaction, or, if a message fails

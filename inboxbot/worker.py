@@ -22,7 +22,8 @@ from inboxbot.marketing import SuppressionTarget, make_targets
 from inboxbot.metrics import Metrics
 from inboxbot.oauth import TokenError, TokenSources
 from inboxbot.outbox import pending_count
-from inboxbot.pipeline import TRANSIENT_DB_ERRORS, Outcome, ParsedBatch, Processor, Ready, utc_now
+from inboxbot.pipeline import TRANSIENT_DB_ERRORS, Outcome, Processor, utc_now
+from inboxbot.prepare import ParsedBatch, Ready
 from inboxbot.source.maildir import MaildirFolder
 from inboxbot.store.lease import Lease, hold, worker_id
 from inboxbot.store.models import MailboxCursor

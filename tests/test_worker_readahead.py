@@ -22,7 +22,8 @@ from inboxbot.config import (
     TransportSettings,
 )
 from inboxbot.domain import RawMessage
-from inboxbot.pipeline import Outcome, ParsedBatch, Processor, Ready
+from inboxbot.pipeline import Outcome, Processor
+from inboxbot.prepare import ParsedBatch, Ready
 from inboxbot.store import close_store, open_store
 from inboxbot.store.models import MailboxCursor, ProcessedMessage
 from inboxbot.transport import make_transport
