@@ -1,11 +1,12 @@
 """source -> parse -> classify -> decide -> act -> store, for a batch of raw messages.
 
 Two steps, so that the worker can overlap them: `prepare` (parse and classify, in threads, no
-database: inboxbot/prepare.py) and `store` (decide, act and record). `store` handles the whole batch in one database
-transaction that records every message, its ticket, suppression, outbox items, dead letters and
-(for IMAP) the folder cursor, moved once to the batch's last UID. So a crash at any point leaves
-the batch wholly done or wholly undone, and a restart redoes only the undone: the same guarantee
-as one transaction per message, at one commit per batch instead of one per message.
+database: inboxbot/prepare.py) and `store` (decide, act and record). `store` handles the whole
+batch in one database transaction that records every message, its ticket, suppression, outbox
+items, dead letters and (for IMAP) the folder cursor, moved once to the batch's last UID. So a
+crash at any point leaves the batch wholly done or wholly undone, and a restart redoes only the
+undone: the same guarantee as one transaction per message, at one commit per batch instead of
+one per message.
 
 A message that makes a stage raise is kept whole as a dead letter and the batch flows on: when a
 message fails inside the batch transaction, the batch is rolled back and redone one message per

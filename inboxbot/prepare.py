@@ -53,15 +53,14 @@ class ParsedBatch:
 
 
 def parse_and_read(raws: Sequence[RawMessage], classifier: Classifier) -> ParsedBatch:
-    items = parse_all(raws)
+    parsed = ParsedBatch(parse_all(raws))
     if not isinstance(classifier, ReadsAhead):
-        return ParsedBatch(items)
-    good = [m for m in items if isinstance(m, Inbound)]
+        return parsed
     try:
-        return ParsedBatch(items, classifier.read(good))
+        return ParsedBatch(parsed.items, classifier.read(parsed.good))
     except Exception:  # noqa: BLE001 - the classify step redoes it, one by one if need be
         log.warning("reading a batch ahead failed; it is classified whole")
-        return ParsedBatch(items)
+        return parsed
 
 
 @dataclass(frozen=True)

@@ -135,7 +135,6 @@ class EncoderProcess:
         with self._lock:
             for attempt in (1, 2):
                 self._ensure_ready()
-                assert self._conn is not None
                 try:
                     self._send(batch)
                     status, value = self._receive(self._call_seconds + self._per_text_seconds * len(batch))
@@ -187,23 +186,27 @@ class EncoderProcess:
         log.info("encoder process %s ready", self.pid)
 
     def _send(self, texts: list[str]) -> None:
-        assert self._conn is not None and self._proc is not None
+        assert self._conn is not None
         try:
             self._conn.send(texts)
         except OSError:  # a child that died since the last call: its end of the pipe is closed
-            self._proc.join(5)
-            raise _ChildLost(f"exit code {self._proc.exitcode}") from None
+            raise self._lost() from None
 
     def _receive(self, timeout: float) -> tuple[str, Any]:
-        assert self._conn is not None and self._proc is not None
+        assert self._conn is not None
         if not self._conn.poll(timeout):
             raise TimeoutError
         try:
             status, value = self._conn.recv()
         except (EOFError, OSError):
-            self._proc.join(5)
-            raise _ChildLost(f"exit code {self._proc.exitcode}") from None
+            raise self._lost() from None
         return str(status), value
+
+    def _lost(self) -> _ChildLost:
+        """The child is gone: wait for its exit, and say how it ended."""
+        assert self._proc is not None
+        self._proc.join(5)
+        return _ChildLost(f"exit code {self._proc.exitcode}")
 
     def _stop(self, *, polite: bool = False) -> None:
         conn, proc = self._conn, self._proc
